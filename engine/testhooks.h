@@ -1,0 +1,37 @@
+/*
+ * testhooks.h -- internal hooks for the test suites.  Present only in the
+ * daxkv_testlib build (DAXKV_TEST_HOOKS); never installed.
+ */
+#ifndef DAXKV_TESTHOOKS_H
+#define DAXKV_TESTHOOKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "daxkv.h"
+#include "pmem/persist.h"
+
+/* The mapped pool of an open DAX store. 0, or -1 for a non-DAX store. */
+int dkv_test_pool_range(daxkv *db, void **base, size_t *len);
+
+/* Starts the power-loss shadow over the store's pool (see persist.h).
+ * Call right after daxkv_open; 0 or -1. */
+int dkv_test_shadow_start(daxkv *db, const struct pm_shadow_opts *o);
+
+/* Full structural check: level-0 order and reachability, every node's record
+ * CRC-valid and of the node's key, node bitmap = reachable set, segment states,
+ * upper levels sorted.  0 when consistent; otherwise -1 with a reason in msg. */
+int dkv_test_check(daxkv *db, char *msg, size_t cap);
+
+/* Pool offset of the record the index holds for key (0 if absent). */
+uint64_t dkv_test_record_offset(daxkv *db, const void *key, size_t klen);
+
+/* Number of skiplist nodes allocated in the node bitmap (for leak checks). */
+uint64_t dkv_test_nodes_allocated(daxkv *db);
+
+/* Seal every active log segment now (so tests can make sealed segments). */
+int dkv_test_seal_all(daxkv *db);
+
+/* Whether the last open of db found a clean shutdown flag (1) or ran recovery (0). */
+int dkv_test_was_clean(daxkv *db);
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * daxkv.h -- the public API of daxkv, an embedded key-value store for
+ * Linux persistent memory (DAX).  This is the one installed header.
+ *
+ * Conventions (shared/API.md is the contract):
+ *  - Fallible functions return DAXKV_OK (0) or a negative DAXKV_E* code;
+ *    daxkv_strerror() names a code, daxkv_errmsg() holds the calling
+ *    thread's detail of its last error.
+ *  - Constructors write through **out only on success; destructors accept NULL.
+ *  - Keys and values are byte strings; keys compare with memcmp, a shorter
+ *    key that is a prefix of a longer one sorts first.
+ */
+#ifndef DAXKV_H
+#define DAXKV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(DAXKV_BUILDING) && defined(__GNUC__)
+#define DAXKV_API __attribute__((visibility("default")))
+#else
+#define DAXKV_API
+#endif
+
+typedef struct daxkv daxkv;             /* an open store; thread-safe */
+typedef struct daxkv_iter daxkv_iter;   /* one thread at a time */
+typedef struct daxkv_batch daxkv_batch; /* one thread at a time */
+
+/* Status codes: 0 or negative. */
+#define DAXKV_OK 0
+#define DAXKV_ENOTFOUND (-1) /* key absent (or expired) */
+#define DAXKV_EINVAL (-2)    /* bad argument: NULL, zero-length key, bad option */
+#define DAXKV_ETOOBIG (-3)   /* key > DAXKV_KEY_MAX or value > DAXKV_VALUE_MAX */
+#define DAXKV_ENOSPC (-4)    /* pool full: the store stays usable (reads, deletes, GC) */
+#define DAXKV_ECORRUPT (-5)  /* media content fails its checks */
+#define DAXKV_EVERSION (-6)  /* not a daxkv pool, or another format version */
+#define DAXKV_EBUSY (-7)     /* pool open in another process; GC already running */
+#define DAXKV_EIO (-8)       /* the OS said no; errno detail in daxkv_errmsg() */
+#define DAXKV_ENOMEM (-9)
+#define DAXKV_EREADONLY (-10) /* opened read-only, or stopped after a failed durable write */
+#define DAXKV_ENOTSUP (-11)   /* the medium or backend cannot give what was asked
+                                 (e.g. a non-DAX path before the block backend exists) */
+
+#define DAXKV_KEY_MAX (64u * 1024)           /* bytes */
+#define DAXKV_VALUE_MAX (64u * 1024 * 1024)  /* bytes; a store whose segments are too
+                                                small for a value answers DAXKV_ETOOBIG */
+
+enum { DAXKV_BACKEND_AUTO = 0, DAXKV_BACKEND_DAX = 1, DAXKV_BACKEND_BLOCK = 2 };
+
+typedef struct daxkv_options {
+	uint64_t pool_size;    /* bytes for a new store; 0 = default (1 GiB) */
+	uint64_t segment_size; /* bytes per log segment; 0 = a default that suits pool_size
+	                          (pool_size / 32 rounded down to a power of two,
+	                          between 1 MiB and 64 MiB) */
+	int create;            /* create if missing */
+	int read_only;
+	int backend;      /* DAXKV_BACKEND_* */
+	double gc_ratio;  /* dead/total ratio that makes a segment a GC victim; 0 = default 0.5 */
+	int gc_background; /* 1 = a background thread compacts online (default) */
+} daxkv_options;
+
+/* Fills *opt with the defaults (create = 0, backend = AUTO, gc_background = 1). */
+DAXKV_API void daxkv_options_init(daxkv_options *opt);
+
+/*
+ * Opens (or with opt->create, creates) the store at path; opt NULL = defaults.
+ * Returns DAXKV_OK and sets *out; or EINVAL (bad option), ENOTFOUND (missing and
+ * not create), EVERSION (not a daxkv pool or another format version), EBUSY (open
+ * in another process), ENOTSUP (path not DAX and no usable fallback), ECORRUPT,
+ * EIO, ENOMEM.  *out is untouched on failure.
+ */
+DAXKV_API int daxkv_open(const char *path, const daxkv_options *opt, daxkv **out);
+
+/* Closes the store, marking a clean shutdown.  NULL is a no-op.  Returns DAXKV_OK,
+ * or EIO when the final persist failed (the data acknowledged before stays durable).
+ * No other thread may use db, its iterators or batches during or after the call. */
+DAXKV_API int daxkv_close(daxkv *db);
+
+/* Durable when they return DAXKV_OK.
+ * put: EINVAL (NULL db/key, zero-length key, NULL val with vlen > 0), ETOOBIG,
+ *      ENOSPC, EREADONLY.
+ * delete: ENOTFOUND if absent; otherwise as put. */
+DAXKV_API int daxkv_put(daxkv *db, const void *key, size_t klen, const void *val, size_t vlen);
+DAXKV_API int daxkv_delete(daxkv *db, const void *key, size_t klen);
+
+/* Copies min(cap, value length) bytes into buf and sets *vlen to the full length.
+ * buf may be NULL when cap is 0 (a length query).  vlen may not be NULL.
+ * Returns OK, ENOTFOUND, EINVAL, ECORRUPT (the record fails its CRC: no bytes
+ * are copied). */
+DAXKV_API int daxkv_get(daxkv *db, const void *key, size_t klen, void *buf, size_t cap,
+			size_t *vlen);
+
+/* Atomic batch: after a crash either all of its operations are there or none.
+ * A batch is a private list of operations, applied in order by daxkv_write().
+ * batch_put/batch_delete: EINVAL, ETOOBIG, ENOMEM.  daxkv_write: as put; a
+ * delete of an absent key inside a batch is not an error. */
+DAXKV_API int daxkv_batch_new(daxkv_batch **out);
+DAXKV_API int daxkv_batch_put(daxkv_batch *b, const void *key, size_t klen, const void *val,
+			      size_t vlen);
+DAXKV_API int daxkv_batch_delete(daxkv_batch *b, const void *key, size_t klen);
+DAXKV_API void daxkv_batch_clear(daxkv_batch *b);
+DAXKV_API void daxkv_batch_free(daxkv_batch *b);
+DAXKV_API int daxkv_write(daxkv *db, daxkv_batch *b);
+
+/* Ordered iteration.  An iterator sees the store as of its creation (a snapshot).
+ * While an iterator is open, the space of records it may still read is not reused
+ * (GC defers the reclamation): free iterators promptly.
+ * Pointers from iter_key/iter_value stay valid until the iterator moves or is freed.
+ * iter_value returns NULL (and *vlen = 0) when the record fails its CRC; the
+ * iterator's status is then DAXKV_ECORRUPT (daxkv_iter_status). */
+DAXKV_API int daxkv_iter_new(daxkv *db, daxkv_iter **out);
+DAXKV_API void daxkv_iter_free(daxkv_iter *it);
+DAXKV_API void daxkv_iter_seek_first(daxkv_iter *it);
+DAXKV_API void daxkv_iter_seek_last(daxkv_iter *it);
+DAXKV_API void daxkv_iter_seek(daxkv_iter *it, const void *key, size_t klen); /* first key >= key */
+DAXKV_API int daxkv_iter_valid(const daxkv_iter *it);
+DAXKV_API void daxkv_iter_next(daxkv_iter *it);
+DAXKV_API void daxkv_iter_prev(daxkv_iter *it);
+DAXKV_API const void *daxkv_iter_key(const daxkv_iter *it, size_t *klen);
+DAXKV_API const void *daxkv_iter_value(const daxkv_iter *it, size_t *vlen);
+/* DAXKV_OK, or the first error the iterator met (ECORRUPT). */
+DAXKV_API int daxkv_iter_status(const daxkv_iter *it);
+
+typedef struct daxkv_stats {
+	uint64_t keys;           /* live keys */
+	uint64_t live_bytes;     /* bytes of live records */
+	uint64_t dead_bytes;     /* bytes of overwritten/deleted/expired records not yet reclaimed */
+	uint64_t capacity_bytes; /* bytes the store may use for records */
+	uint64_t segments_used;
+	uint64_t segments_free;
+	uint64_t gc_runs;        /* segments reclaimed by GC (moved-out or wholly dead) */
+	uint64_t gc_bytes_moved;
+	int backend;             /* DAXKV_BACKEND_DAX or _BLOCK: what open chose */
+} daxkv_stats;
+
+/* Returns OK or EINVAL.  After an unclean shutdown the first call recounts
+ * keys and live bytes (a walk of the index, pausing writers once). */
+DAXKV_API int daxkv_stats_get(daxkv *db, daxkv_stats *st);
+
+/* One compaction pass now; returns when done.  OK, EBUSY (a pass is running),
+ * EREADONLY, ENOSPC (no segment to relocate into). */
+DAXKV_API int daxkv_gc(daxkv *db);
+
+/* A static string naming code ("unknown status" for other values). */
+DAXKV_API const char *daxkv_strerror(int code);
+/* The calling thread's detail of its last error ("" when none); valid until the
+ * thread's next daxkv call. */
+DAXKV_API const char *daxkv_errmsg(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DAXKV_H */
