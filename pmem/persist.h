@@ -18,7 +18,7 @@
 
 /* Per-thread counters of persistence calls since the thread started. */
 struct pm_counters {
-	uint64_t flushes; /* pm_flush calls (each may cover several lines) */
+	uint64_t flushes; /* pm_flush + pm_set_nodrain calls (each may cover lines) */
 	uint64_t fences;  /* pm_fence calls, including those inside pm_persist / pm_copy_persist */
 	uint64_t nt_bytes; /* bytes written with non-temporal copies */
 };
@@ -42,14 +42,19 @@ void pm_set_nodrain(void *dst, int c, size_t len);
  *
  * pm_shadow_start(base, len): from now on [base, base+len) (the mapped pool)
  * has a shadow copy, initialised from its current contents, that models the
- * media.  pm_flush/pm_copy_nodrain mark lines pending; pm_fence copies the
- * pending lines of the live mapping to the shadow.  When the fence number
- * crash_at_fence (1-based, counted from start; 0 = never) is reached, the
- * shadow -- plus, with keep_pending_pct > 0, a random subset of the lines that
- * were flushed but not yet fenced -- is written to image_path and the process
- * _exits(status_on_crash) inside that fence, so the operation in flight never
- * returns.
+ * media.  pm_flush/pm_copy_nodrain/pm_set_nodrain mark lines pending;
+ * pm_fence copies the pending lines of the live mapping to the shadow.  When
+ * the fence number crash_at_fence (1-based, counted from start; 0 = never) is
+ * reached, the shadow -- plus, with keep_pending_pct > 0, a random subset of
+ * the lines that were flushed but not yet fenced -- is written to image_path
+ * and the process _exits(status_on_crash) inside that fence, so the operation
+ * in flight never returns.  If the image cannot be written it
+ * _exits(PM_SHADOW_EXIT_IMAGE_FAILED) instead, so a harness never mistakes a
+ * missing image for a crash.  o == NULL means all zero (never crash).
+ * pm_shadow_start returns 0, or -1 on bad options, no memory, or a shadow
+ * already active.
  */
+#define PM_SHADOW_EXIT_IMAGE_FAILED 125
 struct pm_shadow_opts {
 	uint64_t crash_at_fence;
 	const char *image_path;

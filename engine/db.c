@@ -1,0 +1,489 @@
+/*
+ * db.c -- daxkv_open/close/put/get/delete/stats: the write and read paths,
+ * top to bottom, plus the lanes, the sequence lease and the snapshot registry.
+ *
+ * Durability invariants:
+ *  PERSIST(D1): every seq handed out is below sb->seq_lease, which is made
+ *               durable before the seq is used (a restart continues above it).
+ *  PERSIST(D2): sb->clean is cleared (durably) at open before anything else is
+ *               written, and set only after close made every DRAM summary
+ *               (tails, live bytes, key count) durable.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "engine/internal.h"
+
+#define SEQ_LEASE_STEP (1ull << 20)
+#define DEFAULT_POOL (1ull << 30)
+
+/* ---- lanes ---- */
+
+static _Atomic unsigned g_thread_ids;
+static __thread unsigned tl_thread_id = UINT_MAX;
+
+unsigned dkv_lane_enter(struct daxkv *db)
+{
+	if (DKV_UNLIKELY(tl_thread_id == UINT_MAX))
+		tl_thread_id = atomic_fetch_add(&g_thread_ids, 1);
+	unsigned lane = tl_thread_id % db->nlanes;
+	pthread_mutex_lock(&db->lanes[lane].mu);
+	return lane;
+}
+
+void dkv_lane_exit(struct daxkv *db, unsigned lane)
+{
+	pthread_mutex_unlock(&db->lanes[lane].mu);
+}
+
+void dkv_lanes_lock_all(struct daxkv *db)
+{
+	for (unsigned l = 0; l < db->nlanes; l++)
+		pthread_mutex_lock(&db->lanes[l].mu);
+	pthread_mutex_lock(&db->lanes[DKV_GC_LANE].mu);
+}
+
+void dkv_lanes_unlock_all(struct daxkv *db)
+{
+	pthread_mutex_unlock(&db->lanes[DKV_GC_LANE].mu);
+	for (unsigned l = db->nlanes; l-- > 0;)
+		pthread_mutex_unlock(&db->lanes[l].mu);
+}
+
+void dkv_slot_set(struct daxkv *db, unsigned lane, uint64_t op)
+{
+	struct lane_slot *s = db->lanes[lane].slot;
+	atomic_store_explicit((_Atomic uint64_t *)&s->op, op, memory_order_release);
+	pm_flush(&s->op, 8);
+}
+
+/* ---- sequence numbers ---- */
+
+static void lease_extend(struct daxkv *db, uint64_t upto)
+{
+	pthread_mutex_lock(&db->lease_mu);
+	if (atomic_load(&db->lease) <= upto) {
+		uint64_t l = upto + SEQ_LEASE_STEP;
+		db->sb->seq_lease = l;
+		pm_persist(&db->sb->seq_lease, 8); /* PERSIST(D1) */
+		atomic_store(&db->lease, l);
+	}
+	pthread_mutex_unlock(&db->lease_mu);
+}
+
+uint64_t dkv_next_seq(struct daxkv *db, uint64_t n)
+{
+	uint64_t s = atomic_fetch_add(&db->seq, n) + 1;
+	if (DKV_UNLIKELY(s + n > atomic_load_explicit(&db->lease, memory_order_acquire)))
+		lease_extend(db, s + n);
+	return s;
+}
+
+/* ---- snapshots and deferred purges ---- */
+
+bool dkv_snap_allows_unlink(struct daxkv *db, uint64_t seq)
+{
+	/* seq_cst: pairs with daxkv_iter_new's registration (iter.c). */
+	if (atomic_load(&db->snap_creating))
+		return false;
+	return atomic_load(&db->min_snap) >= seq;
+}
+
+void dkv_purge_later(struct daxkv *db, uint64_t node_off)
+{
+	pthread_mutex_lock(&db->purge_mu);
+	if (db->npurge == db->cap_purge) {
+		size_t cap = db->cap_purge ? db->cap_purge * 2 : 64;
+		uint64_t *p = realloc(db->purge, cap * sizeof(*p));
+		if (!p) { /* GC finds the tombstone later */
+			pthread_mutex_unlock(&db->purge_mu);
+			return;
+		}
+		db->purge = p;
+		db->cap_purge = cap;
+	}
+	db->purge[db->npurge++] = node_off;
+	pthread_mutex_unlock(&db->purge_mu);
+}
+
+void dkv_purge_run(struct daxkv *db)
+{
+	pthread_mutex_lock(&db->purge_mu);
+	uint64_t *list = db->purge;
+	size_t n = db->npurge;
+	db->purge = NULL;
+	db->npurge = db->cap_purge = 0;
+	pthread_mutex_unlock(&db->purge_mu);
+	if (!n) {
+		free(list);
+		return;
+	}
+	unsigned lane = dkv_lane_enter(db);
+	for (size_t i = 0; i < n; i++)
+		if (sl_purge(db, lane, list[i]) == DAXKV_EBUSY)
+			dkv_purge_later(db, list[i]);
+	dkv_lane_exit(db, lane);
+	free(list);
+}
+
+/* ---- argument checks ---- */
+
+int dkv_check_key(const void *key, size_t klen)
+{
+	if (!key || klen == 0)
+		return dkv_err(DAXKV_EINVAL, "key is NULL or empty");
+	if (klen > DAXKV_KEY_MAX)
+		return dkv_err(DAXKV_ETOOBIG, "key of %zu bytes exceeds DAXKV_KEY_MAX (%u)", klen,
+			       DAXKV_KEY_MAX);
+	return 0;
+}
+
+static int check_write(daxkv *db, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	if (!db)
+		return dkv_err(DAXKV_EINVAL, "db is NULL");
+	int rc = dkv_check_key(key, klen);
+	if (rc)
+		return rc;
+	if (!val && vlen)
+		return dkv_err(DAXKV_EINVAL, "value is NULL with length %zu", vlen);
+	if (vlen > DAXKV_VALUE_MAX)
+		return dkv_err(DAXKV_ETOOBIG, "value of %zu bytes exceeds DAXKV_VALUE_MAX", vlen);
+	if (rec_size(klen, vlen) > seg_max_record(db))
+		return dkv_err(DAXKV_ETOOBIG, "record of %zu bytes exceeds this store's segment "
+			       "size (%llu)", klen + vlen, (unsigned long long)db->seg_size);
+	if (db->read_only || atomic_load(&db->broken))
+		return dkv_err(DAXKV_EREADONLY, "store is read-only");
+	return 0;
+}
+
+/* ---- put / delete / get ---- */
+
+static int do_put(daxkv *db, const void *key, size_t klen, const void *val, size_t vlen,
+		  int is_delete)
+{
+	int rc = check_write(db, key, klen, val, vlen);
+	if (rc)
+		return rc;
+	struct sl_put op = { .key = { key, (uint32_t)klen }, .val = val, .vlen = (uint32_t)vlen,
+			     .is_delete = is_delete };
+	unsigned lane = dkv_lane_enter(db);
+	rc = sl_put(db, lane, &op);
+	dkv_lane_exit(db, lane);
+	return rc;
+}
+
+DAXKV_API int daxkv_put(daxkv *db, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	if (!val && vlen)
+		return dkv_err(DAXKV_EINVAL, "value is NULL with length %zu", vlen);
+	return do_put(db, key, klen, val ? val : "", vlen, 0);
+}
+
+DAXKV_API int daxkv_delete(daxkv *db, const void *key, size_t klen)
+{
+	return do_put(db, key, klen, "", 0, 1);
+}
+
+DAXKV_API int daxkv_get(daxkv *db, const void *key, size_t klen, void *buf, size_t cap,
+			size_t *vlen)
+{
+	if (!db || !vlen || (!buf && cap))
+		return dkv_err(DAXKV_EINVAL, "db or vlen is NULL, or buf is NULL with cap > 0");
+	int rc = dkv_check_key(key, klen);
+	if (rc)
+		return rc;
+	epoch_pin();
+	struct sl_node *n = sl_find(db, (struct sl_key){ key, (uint32_t)klen });
+	uint64_t loc = n ? sl_loc(n) : LOC_TOMB;
+	if (loc & LOC_TOMB) {
+		rc = DAXKV_ENOTFOUND;
+		goto out;
+	}
+	rc = rec_verify(db, loc);
+	if (rc)
+		goto out;
+	const struct rec_hdr *h = rec_at(db, loc);
+	*vlen = h->vlen;
+	if (cap)
+		memcpy(buf, rec_val(h), cap < h->vlen ? cap : h->vlen);
+out:
+	epoch_unpin();
+	return rc;
+}
+
+/* ---- stats ---- */
+
+int dkv_recount(struct daxkv *db)
+{
+	dkv_lanes_lock_all(db);
+	epoch_pin();
+	for (uint32_t i = 0; i < db->nsegs; i++)
+		atomic_store(&db->segs[i].live, 0);
+	int64_t keys = 0;
+	for (struct sl_node *n = sl_next0(db, db->head); n; n = sl_next0(db, n)) {
+		uint64_t loc = sl_loc(n);
+		const struct rec_hdr *h = rec_at(db, loc & ~LOC_TOMB);
+		uint64_t sz = rec_size(h->klen, h->vlen);
+		n->rsize8 = (uint32_t)(sz >> 3);
+		seg_live_add(db, loc & ~LOC_TOMB, (int64_t)sz);
+		keys += !(loc & LOC_TOMB);
+	}
+	for (unsigned l = 0; l < DKV_LANES; l++)
+		atomic_store(&db->lanes[l].keys, l == 0 ? keys : 0);
+	atomic_store(&db->needs_recount, 0);
+	epoch_unpin();
+	dkv_lanes_unlock_all(db);
+	return 0;
+}
+
+DAXKV_API int daxkv_stats_get(daxkv *db, daxkv_stats *st)
+{
+	if (!db || !st)
+		return dkv_err(DAXKV_EINVAL, "db or st is NULL");
+	if (atomic_load(&db->needs_recount))
+		dkv_recount(db);
+	memset(st, 0, sizeof(*st));
+	int64_t keys = 0;
+	for (unsigned l = 0; l < DKV_LANES; l++)
+		keys += atomic_load(&db->lanes[l].keys);
+	st->keys = keys > 0 ? (uint64_t)keys : 0;
+	for (uint32_t i = 0; i < db->nsegs; i++) {
+		struct dkv_seg *s = &db->segs[i];
+		uint32_t state = atomic_load(&s->state);
+		if (state == SEG_FREE) {
+			st->segments_free++;
+			continue;
+		}
+		st->segments_used++;
+		if (state == SEG_NODE)
+			continue;
+		int64_t live = atomic_load(&s->live);
+		uint64_t used = atomic_load(&s->tail) - SEG_DATA_OFF;
+		st->live_bytes += live > 0 ? (uint64_t)live : 0;
+		st->dead_bytes += used - (live > 0 ? (uint64_t)live : 0);
+	}
+	st->capacity_bytes = (uint64_t)db->nsegs * seg_max_record(db);
+	st->gc_runs = atomic_load(&db->gc_runs);
+	st->gc_bytes_moved = atomic_load(&db->gc_bytes_moved);
+	st->backend = DAXKV_BACKEND_DAX;
+	return 0;
+}
+
+/* ---- open / create / close ---- */
+
+static uint64_t default_seg_size(uint64_t pool)
+{
+	uint64_t s = 1ull << 26;
+	while (s > (1ull << 20) && s > pool / 32)
+		s >>= 1;
+	return s;
+}
+
+static int format_new(struct daxkv *db, const char *path, const daxkv_options *o)
+{
+	uint64_t psz = o->pool_size ? o->pool_size : DEFAULT_POOL;
+	uint64_t ssz = o->segment_size ? o->segment_size : default_seg_size(psz);
+	if (ssz < (64u << 10) || (ssz & (ssz - 1)) || ssz > (1ull << 32))
+		return dkv_err(DAXKV_EINVAL, "segment_size %llu: a power of two from 64 KiB to "
+			       "4 GiB", (unsigned long long)ssz);
+	psz &= ~4095ull;
+	if (psz < DKV_SEG_BASE + 4 * ssz)
+		return dkv_err(DAXKV_EINVAL, "pool_size %llu too small: at least 4 segments of "
+			       "%llu bytes", (unsigned long long)psz, (unsigned long long)ssz);
+	uint64_t nsegs = (psz - DKV_SEG_BASE) / ssz;
+	if (nsegs > (1u << 24))
+		return dkv_err(DAXKV_EINVAL, "too many segments: raise segment_size");
+	int rc = pool_create(path, psz, &db->pool);
+	if (rc)
+		return rc;
+	char *base = db->pool.base;
+	struct sb_state *sb = (struct sb_state *)(base + DKV_SB_STATE_OFF);
+	memset(sb, 0, sizeof(*sb));
+	sb->clean = 1;
+	pm_flush(sb, sizeof(*sb));
+	db->base = base;
+	sl_format_head(db);
+	pm_set_nodrain(base + DKV_LANES_OFF, 0, DKV_LANES * sizeof(struct lane_slot));
+	for (uint64_t i = 0; i < nsegs; i++) {
+		struct seg_hdr *h = (struct seg_hdr *)(base + DKV_SEG_BASE + i * ssz);
+		memset(h, 0, sizeof(*h));
+		h->magic = SEG_MAGIC;
+		h->tail = SEG_DATA_OFF;
+		pm_flush(h, sizeof(*h));
+	}
+	pm_fence();
+	struct pool_hdr *ph = (struct pool_hdr *)base;
+	memset(ph, 0, sizeof(*ph));
+	ph->pool_size = psz;
+	ph->seg_size = ssz;
+	ph->seg_base = DKV_SEG_BASE;
+	ph->nsegs = (uint32_t)nsegs;
+	ph->nlanes = DKV_LANES;
+	ph->create_time_ns = dkv_now_ns();
+	ph->uuid_lo = dkv_now_ns() ^ ((uint64_t)getpid() << 32);
+	pool_hdr_seal(ph); /* last: a pool without it is an unfinished create */
+	return 0;
+}
+
+static int attach(struct daxkv *db)
+{
+	db->base = db->pool.base;
+	db->hdr = (struct pool_hdr *)db->base;
+	db->sb = (struct sb_state *)(db->base + DKV_SB_STATE_OFF);
+	db->head = (struct sl_node *)(db->base + DKV_HEAD_OFF);
+	db->seg_size = db->hdr->seg_size;
+	db->seg_base = db->hdr->seg_base;
+	db->nsegs = db->hdr->nsegs;
+	db->was_clean = db->sb->clean == 1;
+	db->boot_gen = (uint32_t)db->sb->boot_gen + 1;
+	if (!db->read_only) {
+		db->sb->boot_gen = db->boot_gen;
+		db->sb->clean = 0;
+		pm_persist(db->sb, sizeof(*db->sb)); /* PERSIST(D2) */
+	}
+	atomic_store(&db->seq, db->sb->seq_lease);
+	atomic_store(&db->lease, db->sb->seq_lease);
+	if (!db->read_only)
+		lease_extend(db, db->sb->seq_lease);
+	for (unsigned l = 0; l < DKV_LANES; l++)
+		db->lanes[l].slot =
+			(struct lane_slot *)(db->base + DKV_LANES_OFF) + l;
+	int rc = seg_table_load(db);
+	if (!rc)
+		rc = na_init(db);
+	if (rc)
+		return rc;
+	uint32_t lanes = (db->nsegs - 2) / 4;
+	db->nlanes = lanes < 1 ? 1 : lanes > 16 ? 16 : lanes;
+	db->reserve = 1;
+	atomic_store(&db->gc_runs, db->sb->gc_runs);
+	atomic_store(&db->gc_bytes_moved, db->sb->gc_bytes_moved);
+	if (db->was_clean) {
+		atomic_store(&db->lanes[0].keys, (int64_t)db->sb->keys);
+		return 0;
+	}
+	atomic_store(&db->needs_recount, 1);
+	return db->read_only ? 0 : dkv_recover(db);
+}
+
+static void db_free(struct daxkv *db)
+{
+	na_fini(db);
+	seg_table_free(db);
+	pool_close(&db->pool);
+	for (unsigned l = 0; l < DKV_LANES; l++)
+		pthread_mutex_destroy(&db->lanes[l].mu);
+	pthread_mutex_destroy(&db->seg_mu);
+	pthread_mutex_destroy(&db->lease_mu);
+	pthread_mutex_destroy(&db->node_mu);
+	pthread_mutex_destroy(&db->retire_mu);
+	pthread_mutex_destroy(&db->snap_mu);
+	pthread_mutex_destroy(&db->purge_mu);
+	free(db->retired);
+	free(db->purge);
+	free(db);
+}
+
+static struct daxkv *db_alloc(void)
+{
+	struct daxkv *db = NULL;
+	if (posix_memalign((void **)&db, 64, sizeof(*db)))
+		return NULL;
+	memset(db, 0, sizeof(*db));
+	for (unsigned l = 0; l < DKV_LANES; l++)
+		pthread_mutex_init(&db->lanes[l].mu, NULL);
+	pthread_mutex_init(&db->seg_mu, NULL);
+	pthread_mutex_init(&db->lease_mu, NULL);
+	pthread_mutex_init(&db->node_mu, NULL);
+	pthread_mutex_init(&db->retire_mu, NULL);
+	pthread_mutex_init(&db->snap_mu, NULL);
+	pthread_mutex_init(&db->purge_mu, NULL);
+	db->pool.fd = -1;
+	atomic_store(&db->min_snap, UINT64_MAX);
+	return db;
+}
+
+DAXKV_API int daxkv_open(const char *path, const daxkv_options *opt, daxkv **out)
+{
+	daxkv_options def;
+	dkv_clear_err();
+	if (!path || !*path || !out)
+		return dkv_err(DAXKV_EINVAL, "path or out is NULL");
+	if (!opt) {
+		daxkv_options_init(&def);
+		opt = &def;
+	}
+	if (opt->backend == DAXKV_BACKEND_BLOCK)
+		return dkv_err(DAXKV_ENOTSUP, "the block backend is not available yet");
+	if (opt->backend != DAXKV_BACKEND_AUTO && opt->backend != DAXKV_BACKEND_DAX)
+		return dkv_err(DAXKV_EINVAL, "unknown backend %d", opt->backend);
+	if (opt->gc_ratio < 0 || opt->gc_ratio > 1)
+		return dkv_err(DAXKV_EINVAL, "gc_ratio %g outside [0, 1]", opt->gc_ratio);
+	if (opt->create && opt->read_only)
+		return dkv_err(DAXKV_EINVAL, "create and read_only together");
+	struct daxkv *db = db_alloc();
+	if (!db)
+		return dkv_err(DAXKV_ENOMEM, "out of memory");
+	db->read_only = opt->read_only != 0;
+	db->gc_ratio = opt->gc_ratio > 0 ? opt->gc_ratio : 0.5;
+	int rc = pool_open(path, db->read_only, 0, &db->pool);
+	if (rc == DAXKV_ENOTFOUND && opt->create) {
+		if (access(path, F_OK) == 0)
+			unlink(path); /* an interrupted create: its header was never sealed */
+		rc = format_new(db, path, opt);
+	} else if (rc == DAXKV_ENOTFOUND) {
+		rc = dkv_err(DAXKV_ENOTFOUND, "%s does not exist (set create to make it)", path);
+	}
+	if (!rc)
+		rc = attach(db);
+	if (rc) {
+		db_free(db);
+		return rc;
+	}
+	*out = db;
+	return 0;
+}
+
+static int persist_summaries(struct daxkv *db)
+{
+	if (atomic_load(&db->needs_recount))
+		dkv_recount(db);
+	for (uint32_t i = 0; i < db->nsegs; i++) {
+		struct dkv_seg *s = &db->segs[i];
+		if (s->state != SEG_ACTIVE && s->state != SEG_SEALED)
+			continue;
+		struct seg_hdr *h = dkv_seg_hdr(db, i);
+		int64_t live = atomic_load(&s->live);
+		h->tail = atomic_load(&s->tail);
+		h->live_bytes = live > 0 ? (uint64_t)live : 0;
+		pm_flush(h, sizeof(*h));
+	}
+	int64_t keys = 0;
+	for (unsigned l = 0; l < DKV_LANES; l++)
+		keys += atomic_load(&db->lanes[l].keys);
+	db->sb->keys = keys > 0 ? (uint64_t)keys : 0;
+	db->sb->gc_runs = atomic_load(&db->gc_runs);
+	db->sb->gc_bytes_moved = atomic_load(&db->gc_bytes_moved);
+	pm_persist(db->sb, sizeof(*db->sb));
+	db->sb->clean = 1; /* PERSIST(D2): after every summary above is durable */
+	pm_persist(&db->sb->clean, 8);
+	return 0;
+}
+
+DAXKV_API int daxkv_close(daxkv *db)
+{
+	if (!db)
+		return 0;
+	int rc = 0;
+	if (!db->read_only && !atomic_load(&db->broken)) {
+		dkv_purge_run(db);
+		epoch_drain(db);
+		rc = persist_summaries(db);
+	}
+	epoch_drain(db);
+	db_free(db);
+	return rc;
+}

@@ -1,0 +1,306 @@
+/*
+ * internal.h -- the engine's DRAM state and the calls between its modules.
+ *
+ * Ownership: struct daxkv owns the mapping (pool), the segment table, the
+ * lanes (one per writer slot: an active log segment and an in-flight slot),
+ * the node allocator and the retire list.  Modules call downwards only:
+ * db.c -> record.c / segment.c / skiplist.c -> nodealloc.c -> pmem/.
+ */
+#ifndef DAXKV_INTERNAL_H
+#define DAXKV_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "daxkv.h"
+#include "engine/format.h"
+#include "pmem/persist.h"
+#include "pmem/pool.h"
+
+#ifdef DAXKV_DEBUG
+#define DAXKV_ASSERT(x) DAXKV_VERIFY(x)
+#else
+#define DAXKV_ASSERT(x) ((void)sizeof(!(x)))
+#endif
+/* Always on: a wrong value here would corrupt media. */
+#define DAXKV_VERIFY(x)                                                                    \
+	do {                                                                               \
+		if (!(x))                                                                  \
+			dkv_verify_fail(#x, __FILE__, __LINE__);                           \
+	} while (0)
+
+#define DKV_LIKELY(x) __builtin_expect(!!(x), 1)
+#define DKV_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define DKV_CACHE_ALIGNED __attribute__((aligned(64)))
+
+/* ---- util.c ---- */
+int dkv_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void dkv_clear_err(void);
+_Noreturn void dkv_verify_fail(const char *what, const char *file, int line);
+uint32_t dkv_crc(uint32_t seed, const void *buf, size_t len);
+uint64_t dkv_now_ns(void);
+
+/* ---- DRAM state ---- */
+struct dkv_seg {
+	_Atomic uint32_t state; /* SEG_* */
+	uint32_t owner;         /* lane of an active segment */
+	uint64_t gen;           /* CRC seed of its records */
+	_Atomic uint64_t tail;  /* log: next append offset within the segment */
+	_Atomic int64_t live;   /* log: bytes of records the index points at */
+	/* node segments */
+	_Atomic uint64_t *resv; /* DRAM overlay: reserved or quarantined slots */
+	uint32_t nslots;
+	uint32_t cursor;        /* next bitmap word to look at */
+	_Atomic uint32_t used;  /* slots allocated (pmem bits set) */
+};
+
+struct dkv_lane {
+	pthread_mutex_t mu;
+	int seg;                   /* active log segment, -1 none */
+	struct lane_slot *slot;    /* in pmem */
+	_Atomic int64_t keys;      /* keys added - removed through this lane */
+} DKV_CACHE_ALIGNED;
+
+struct retired {
+	uint64_t epoch;
+	void (*fn)(struct daxkv *, uint64_t);
+	uint64_t arg;
+};
+
+struct dkv_snap; /* iter.c: a registered snapshot */
+
+struct daxkv {
+	struct pool pool;
+	char *base;
+	struct pool_hdr *hdr;
+	struct sb_state *sb;
+	struct sl_node *head;
+	uint64_t seg_size;
+	uint64_t seg_base;
+	uint32_t nsegs;
+	uint32_t nlanes; /* writer lanes in use (< DKV_GC_LANE) */
+	uint32_t boot_gen;
+	int read_only;
+	int was_clean;
+	double gc_ratio;
+
+	struct dkv_seg *segs;
+	pthread_mutex_t seg_mu; /* free list */
+	uint32_t *free_ids;
+	uint32_t nfree;
+	uint32_t reserve; /* free segments only GC may take */
+
+	struct dkv_lane lanes[DKV_LANES];
+
+	_Atomic uint64_t seq; /* last seq handed out */
+	pthread_mutex_t lease_mu;
+	_Atomic uint64_t lease;
+
+	pthread_mutex_t node_mu; /* node allocator */
+	uint32_t *node_segs;
+	uint32_t n_node_segs;
+	uint32_t cur_node_seg;
+
+	pthread_mutex_t retire_mu;
+	struct retired *retired;
+	size_t nretired, cap_retired;
+
+	pthread_mutex_t snap_mu; /* registered snapshots (iterators) */
+	struct dkv_snap *snaps;
+	_Atomic uint64_t min_snap;     /* lowest registered snapshot seq, UINT64_MAX none */
+	_Atomic int snap_creating;
+	pthread_mutex_t purge_mu;      /* tombstoned nodes to unlink later */
+	uint64_t *purge;
+	size_t npurge, cap_purge;
+
+	_Atomic int gc_running;
+	_Atomic int needs_recount;
+	_Atomic int broken;
+	_Atomic uint64_t gc_runs, gc_bytes_moved;
+};
+
+static inline void *dkv_ptr(const struct daxkv *db, uint64_t off)
+{
+	return db->base + off;
+}
+static inline uint64_t dkv_off(const struct daxkv *db, const void *p)
+{
+	return (uint64_t)((const char *)p - db->base);
+}
+static inline uint32_t dkv_seg_of(const struct daxkv *db, uint64_t off)
+{
+	return (uint32_t)((off - db->seg_base) / db->seg_size);
+}
+static inline uint64_t dkv_seg_start(const struct daxkv *db, uint32_t id)
+{
+	return db->seg_base + (uint64_t)id * db->seg_size;
+}
+static inline struct seg_hdr *dkv_seg_hdr(const struct daxkv *db, uint32_t id)
+{
+	return dkv_ptr(db, dkv_seg_start(db, id));
+}
+
+/* ---- record.c ---- */
+static inline uint64_t rec_size(size_t klen, size_t vlen)
+{
+	return (sizeof(struct rec_hdr) + klen + vlen + 7) & ~7ull;
+}
+struct rec_in {
+	uint8_t type, flags;
+	const void *key;
+	uint32_t klen;
+	const void *val;
+	uint32_t vlen;
+	uint64_t seq, prev, aux;
+};
+/* Writes the record at pool offset off (segment gen) with NT stores, no fence. */
+void rec_write(struct daxkv *db, uint64_t off, uint64_t gen, const struct rec_in *r);
+/* Validates the record at off against its segment's gen and bounds:
+ * 0, or DAXKV_ECORRUPT.  *size gets its aligned size. */
+int rec_check(const struct daxkv *db, uint64_t off, uint64_t gen, uint64_t end, uint64_t *size);
+/* Verifies the record the index points at (checks bounds and CRC). */
+int rec_verify(const struct daxkv *db, uint64_t off);
+static inline const struct rec_hdr *rec_at(const struct daxkv *db, uint64_t off)
+{
+	return dkv_ptr(db, off);
+}
+static inline const uint8_t *rec_key(const struct rec_hdr *h)
+{
+	return (const uint8_t *)(h + 1);
+}
+static inline const uint8_t *rec_val(const struct rec_hdr *h)
+{
+	return (const uint8_t *)(h + 1) + h->klen;
+}
+/* Copies a record to a new place (GC), re-sealing its CRC for gen. No fence. */
+void rec_copy(struct daxkv *db, uint64_t dst, uint64_t dst_gen, uint64_t src);
+/* Whether off is a plausible record offset of a log segment. */
+bool rec_off_ok(const struct daxkv *db, uint64_t off);
+
+/* ---- epoch.c ---- */
+void epoch_pin(void);
+void epoch_unpin(void);
+/* A pin that belongs to an object (an iterator), not a thread. */
+struct epoch_pin *epoch_pin_obj(void);
+void epoch_unpin_obj(struct epoch_pin *p);
+void epoch_retire(struct daxkv *db, void (*fn)(struct daxkv *, uint64_t), uint64_t arg);
+/* Runs the callbacks no reader can be affected by any more; returns how many. */
+size_t epoch_reclaim(struct daxkv *db);
+/* Runs every pending callback (close: no readers left). */
+void epoch_drain(struct daxkv *db);
+
+/* ---- segment.c ---- */
+int seg_table_load(struct daxkv *db);
+void seg_table_free(struct daxkv *db);
+/* Takes a free segment and makes it state (ACTIVE for lane, or NODE); may dip
+ * into the GC reserve when for_gc.  Returns the id or DAXKV_ENOSPC. */
+int seg_take(struct daxkv *db, unsigned state, unsigned lane, bool for_gc);
+/* Reserves len bytes in the lane's active segment, rolling to a new segment
+ * when full.  Sets *off (pool offset) and *gen.  Caller holds the lane. */
+int seg_reserve(struct daxkv *db, unsigned lane, uint64_t len, bool for_gc, uint64_t *off,
+		uint64_t *gen);
+void seg_seal(struct daxkv *db, uint32_t id);
+/* Marks a log segment free on media; the DRAM free list gets it after the
+ * epoch grace period. */
+void seg_release(struct daxkv *db, uint32_t id);
+void seg_live_add(struct daxkv *db, uint64_t off, int64_t bytes);
+uint64_t seg_max_record(const struct daxkv *db);
+
+/* ---- nodealloc.c ---- */
+int na_init(struct daxkv *db);
+void na_fini(struct daxkv *db);
+/* Reserves slots for a node of level levels (DRAM only).  0 or ENOSPC. */
+int na_reserve(struct daxkv *db, unsigned level, uint64_t *off);
+/* Drops a reservation that was never committed. */
+void na_unreserve(struct daxkv *db, uint64_t off, unsigned level);
+/* Sets the node's bits on media (flush, no fence) and drops the reservation. */
+void na_commit(struct daxkv *db, uint64_t off, unsigned level);
+/* Clears the node's bits (flush, no fence); the slots stay quarantined until
+ * the epoch grace period ends. */
+void na_free(struct daxkv *db, uint64_t off, unsigned level);
+/* Recovery: set or clear the node's bits to match allocated (flush, no fence). */
+void na_set(struct daxkv *db, uint64_t off, unsigned level, bool allocated);
+bool na_is_set(const struct daxkv *db, uint64_t off);
+bool na_off_ok(const struct daxkv *db, uint64_t off, unsigned level);
+uint64_t na_count(const struct daxkv *db);
+
+/* ---- skiplist.c ---- */
+struct sl_key {
+	const uint8_t *k;
+	uint32_t len;
+};
+/* Head node and volatile-word helpers. */
+void sl_format_head(struct daxkv *db);
+/* Lock-free search: the node holding key, or NULL.  Caller is pinned. */
+struct sl_node *sl_find(struct daxkv *db, struct sl_key key);
+/* First node with key >= key (or > when strict); NULL at the end.  Pinned. */
+struct sl_node *sl_seek(struct daxkv *db, struct sl_key key, bool strict);
+/* Last node with key < key (NULL when none); key NULL = the last node. Pinned. */
+struct sl_node *sl_seek_before(struct daxkv *db, const struct sl_key *key);
+static inline struct sl_node *sl_next0(struct daxkv *db, const struct sl_node *n)
+{
+	uint64_t o = atomic_load_explicit((_Atomic uint64_t *)&n->next[0], memory_order_acquire);
+	return o ? dkv_ptr(db, o) : NULL;
+}
+/* The full key of a node (prefix, or the record's key for long keys). */
+struct sl_key sl_node_key(const struct daxkv *db, const struct sl_node *n);
+int sl_cmp(const struct daxkv *db, const struct sl_node *n, struct sl_key key);
+static inline uint64_t sl_loc(const struct sl_node *n)
+{
+	return atomic_load_explicit((_Atomic uint64_t *)&n->loc, memory_order_acquire);
+}
+
+/* Write-side operations; the caller holds its lane (and is not pinned). */
+struct sl_put {
+	struct sl_key key;
+	const void *val;
+	uint32_t vlen;
+	int is_delete;
+	uint64_t pre_off;  /* a record already written and fenced (batch), or 0 */
+	uint64_t pre_node; /* a node reserved for a new key (batch), or 0 */
+	unsigned pre_level;
+};
+unsigned sl_random_level(void);
+/* put or delete: OK, ENOTFOUND (delete of an absent key), ENOSPC, ETOOBIG. */
+int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op);
+/* Unlinks a tombstoned node if no snapshot needs it (2 fences): OK or EBUSY. */
+int sl_purge(struct daxkv *db, unsigned lane, uint64_t node_off);
+/* Exclusive mode (all lanes held, no concurrent writer): GC repoints a node
+ * from old to new record (store + flush, caller fences). */
+void sl_repoint_excl(struct daxkv *db, struct sl_node *n, uint64_t new_loc);
+void sl_format_head(struct daxkv *db);
+/* Recovery: settle a lane's in-flight ALLOC/FREE of node off (flushes only). */
+void sl_settle(struct daxkv *db, uint64_t off, bool was_alloc);
+/* Structural check (dkv_test_check); counts reachable nodes and their slots. */
+int sl_check(struct daxkv *db, char *msg, size_t cap, uint64_t *nodes, uint64_t *slots);
+bool sl_linked0(struct daxkv *db, struct sl_node *n);
+/* Whether a node's content can be trusted as a node (bounds, level, record). */
+bool sl_node_sane(struct daxkv *db, uint64_t off);
+
+/* ---- db.c / lanes ---- */
+unsigned dkv_lane_enter(struct daxkv *db);
+void dkv_lane_exit(struct daxkv *db, unsigned lane);
+void dkv_lanes_lock_all(struct daxkv *db);
+void dkv_lanes_unlock_all(struct daxkv *db);
+uint64_t dkv_next_seq(struct daxkv *db, uint64_t n);
+void dkv_slot_set(struct daxkv *db, unsigned lane, uint64_t op);
+/* Whether a delete/purge at seq may unlink its node now (no older snapshot). */
+bool dkv_snap_allows_unlink(struct daxkv *db, uint64_t seq);
+void dkv_purge_later(struct daxkv *db, uint64_t node_off);
+void dkv_purge_run(struct daxkv *db);
+int dkv_check_key(const void *key, size_t klen);
+int dkv_recount(struct daxkv *db);
+
+/* ---- batch.c ---- */
+void dkv_batch_redo(struct daxkv *db, unsigned lane, uint64_t off);
+
+/* ---- recovery.c ---- */
+int dkv_recover(struct daxkv *db);
+
+/* ---- gc.c ---- */
+int dkv_gc_pass(struct daxkv *db);
+
+#endif

@@ -1,0 +1,218 @@
+/*
+ * iter.c -- ordered iterators with snapshot semantics.
+ *
+ * An iterator registers the sequence number S current at its creation and
+ * pins an epoch for its lifetime.  For each level-0 node it shows the newest
+ * version with seq <= S, following the records' prev links; a node whose
+ * visible version is a delete (or that has none) is skipped.  While a
+ * snapshot older than a delete exists, the delete keeps its node (with a
+ * tombstone record) instead of unlinking it, so the older versions stay
+ * reachable; the pin keeps GC from reusing any segment the snapshot can read.
+ */
+#include <stdlib.h>
+
+#include "engine/internal.h"
+
+struct dkv_snap {
+	uint64_t seq;
+	struct dkv_snap *prev, *next;
+};
+
+struct daxkv_iter {
+	struct daxkv *db;
+	struct epoch_pin *pin;
+	struct dkv_snap snap;
+	struct sl_node *cur;
+	uint64_t rec;   /* visible record of cur */
+	int checked;    /* rec's CRC verified */
+	int status;
+};
+
+static void snap_min_update(struct daxkv *db)
+{
+	uint64_t m = UINT64_MAX;
+	for (struct dkv_snap *s = db->snaps; s; s = s->next)
+		if (s->seq < m)
+			m = s->seq;
+	atomic_store(&db->min_snap, m);
+}
+
+DAXKV_API int daxkv_iter_new(daxkv *db, daxkv_iter **out)
+{
+	if (!db || !out)
+		return dkv_err(DAXKV_EINVAL, "db or out is NULL");
+	daxkv_iter *it = calloc(1, sizeof(*it));
+	if (!it)
+		return dkv_err(DAXKV_ENOMEM, "out of memory");
+	it->db = db;
+	it->pin = epoch_pin_obj();
+	/* seq_cst handshake with dkv_snap_allows_unlink: a delete that does not
+	 * see us registering took its seq before our S was read. */
+	atomic_fetch_add(&db->snap_creating, 1);
+	pthread_mutex_lock(&db->snap_mu);
+	it->snap.seq = atomic_load(&db->seq);
+	it->snap.next = db->snaps;
+	if (db->snaps)
+		db->snaps->prev = &it->snap;
+	db->snaps = &it->snap;
+	snap_min_update(db);
+	pthread_mutex_unlock(&db->snap_mu);
+	atomic_fetch_sub(&db->snap_creating, 1);
+	*out = it;
+	return 0;
+}
+
+DAXKV_API void daxkv_iter_free(daxkv_iter *it)
+{
+	if (!it)
+		return;
+	struct daxkv *db = it->db;
+	pthread_mutex_lock(&db->snap_mu);
+	if (it->snap.prev)
+		it->snap.prev->next = it->snap.next;
+	else
+		db->snaps = it->snap.next;
+	if (it->snap.next)
+		it->snap.next->prev = it->snap.prev;
+	snap_min_update(db);
+	bool last = db->snaps == NULL;
+	pthread_mutex_unlock(&db->snap_mu);
+	epoch_unpin_obj(it->pin);
+	free(it);
+	if (last && !db->read_only) {
+		dkv_purge_run(db);
+		epoch_reclaim(db);
+	}
+}
+
+/* The record of n visible at the snapshot, or 0. */
+static uint64_t visible(daxkv_iter *it, struct sl_node *n)
+{
+	struct daxkv *db = it->db;
+	uint64_t loc = sl_loc(n), off = loc & ~LOC_TOMB;
+	if ((loc & LOC_TOMB) && rec_off_ok(db, off) && rec_at(db, off)->type == REC_PUT)
+		return 0; /* unlinked by a delete no snapshot needed */
+	for (unsigned hops = 0; off; hops++) {
+		if (!rec_off_ok(db, off) || hops > (1u << 20)) {
+			it->status = dkv_err(DAXKV_ECORRUPT, "bad version chain at %llu",
+					     (unsigned long long)off);
+			return 0;
+		}
+		const struct rec_hdr *h = rec_at(db, off);
+		if (h->seq <= it->snap.seq)
+			return h->type == REC_PUT ? off : 0;
+		off = h->prev;
+	}
+	return 0;
+}
+
+static struct sl_node *prev_of(daxkv_iter *it, struct sl_node *n)
+{
+	struct daxkv *db = it->db;
+	uint64_t p = n->prev;
+	if (p && na_off_ok(db, p, 1)) {
+		struct sl_node *pn = dkv_ptr(db, p);
+		/* The hint holds when it still links to n (and orders before it). */
+		if (sl_next0(db, pn) == n && pn->level >= 1 && pn->level <= DKV_MAX_LEVEL &&
+		    na_off_ok(db, p, pn->level) && sl_cmp(db, pn, sl_node_key(db, n)) < 0)
+			return pn;
+	}
+	struct sl_key k = sl_node_key(db, n);
+	return sl_seek_before(db, &k);
+}
+
+static void settle(daxkv_iter *it, bool fwd)
+{
+	it->checked = 0;
+	while (it->cur && !(it->rec = visible(it, it->cur)))
+		it->cur = fwd ? sl_next0(it->db, it->cur) : prev_of(it, it->cur);
+}
+
+DAXKV_API void daxkv_iter_seek_first(daxkv_iter *it)
+{
+	if (!it)
+		return;
+	it->cur = sl_next0(it->db, it->db->head);
+	settle(it, true);
+}
+
+DAXKV_API void daxkv_iter_seek_last(daxkv_iter *it)
+{
+	if (!it)
+		return;
+	it->cur = sl_seek_before(it->db, NULL);
+	settle(it, false);
+}
+
+DAXKV_API void daxkv_iter_seek(daxkv_iter *it, const void *key, size_t klen)
+{
+	if (!it)
+		return;
+	if (!key || !klen) {
+		daxkv_iter_seek_first(it);
+		return;
+	}
+	if (klen > DAXKV_KEY_MAX)
+		klen = DAXKV_KEY_MAX; /* no stored key is longer */
+	it->cur = sl_seek(it->db, (struct sl_key){ key, (uint32_t)klen }, false);
+	settle(it, true);
+}
+
+DAXKV_API int daxkv_iter_valid(const daxkv_iter *it)
+{
+	return it && it->cur != NULL;
+}
+
+DAXKV_API void daxkv_iter_next(daxkv_iter *it)
+{
+	if (!it || !it->cur)
+		return;
+	it->cur = sl_next0(it->db, it->cur);
+	settle(it, true);
+}
+
+DAXKV_API void daxkv_iter_prev(daxkv_iter *it)
+{
+	if (!it || !it->cur)
+		return;
+	it->cur = prev_of(it, it->cur);
+	settle(it, false);
+}
+
+DAXKV_API const void *daxkv_iter_key(const daxkv_iter *it, size_t *klen)
+{
+	if (!it || !it->cur) {
+		if (klen)
+			*klen = 0;
+		return NULL;
+	}
+	const struct rec_hdr *h = rec_at(it->db, it->rec);
+	if (klen)
+		*klen = h->klen;
+	return rec_key(h);
+}
+
+DAXKV_API const void *daxkv_iter_value(const daxkv_iter *it, size_t *vlen)
+{
+	daxkv_iter *w = (daxkv_iter *)(uintptr_t)it; /* caches the CRC verdict */
+	if (vlen)
+		*vlen = 0;
+	if (!it || !it->cur)
+		return NULL;
+	if (!w->checked) {
+		if (rec_verify(it->db, it->rec)) {
+			w->status = DAXKV_ECORRUPT;
+			return NULL;
+		}
+		w->checked = 1;
+	}
+	const struct rec_hdr *h = rec_at(it->db, it->rec);
+	if (vlen)
+		*vlen = h->vlen;
+	return rec_val(h);
+}
+
+DAXKV_API int daxkv_iter_status(const daxkv_iter *it)
+{
+	return it ? it->status : DAXKV_EINVAL;
+}

@@ -1,0 +1,158 @@
+/*
+ * segment.c -- log segments: the DRAM segment table, the free list, each
+ * lane's active segment, seal and release.
+ *
+ * Durability invariants:
+ *  PERSIST(S1): a segment's state word (state | owner | gen) is published by
+ *               one 8-byte store after everything it implies is durable: a
+ *               new active segment's tail is reset first, a sealed segment's
+ *               final tail is durable before SEALED, a node segment's bitmap
+ *               is zero before NODE.
+ *  PERSIST(S2): a segment is marked FREE only after no index entry points
+ *               into it durably (GC fences its repoints first); DRAM reuse
+ *               waits for the epoch grace period as readers may still read it.
+ */
+#include <stdlib.h>
+
+#include "engine/internal.h"
+
+static void seg_publish_sw(struct daxkv *db, uint32_t id, uint64_t sw)
+{
+	struct seg_hdr *h = dkv_seg_hdr(db, id);
+	atomic_store_explicit((_Atomic uint64_t *)&h->sw, sw, memory_order_release);
+	pm_persist(&h->sw, sizeof(h->sw));
+}
+
+int seg_table_load(struct daxkv *db)
+{
+	db->segs = calloc(db->nsegs, sizeof(*db->segs));
+	db->free_ids = calloc(db->nsegs, sizeof(*db->free_ids));
+	if (!db->segs || !db->free_ids)
+		return dkv_err(DAXKV_ENOMEM, "segment table");
+	for (unsigned l = 0; l < DKV_LANES; l++)
+		db->lanes[l].seg = -1;
+	for (uint32_t id = 0; id < db->nsegs; id++) {
+		const struct seg_hdr *h = dkv_seg_hdr(db, id);
+		struct dkv_seg *s = &db->segs[id];
+		if (h->magic != SEG_MAGIC)
+			return dkv_err(DAXKV_ECORRUPT, "segment %u header has a bad magic", id);
+		uint64_t sw = h->sw;
+		s->state = SW_STATE(sw);
+		s->owner = SW_OWNER(sw);
+		s->gen = SW_GEN(sw);
+		s->tail = h->tail;
+		s->live = db->was_clean ? (int64_t)h->live_bytes : 0;
+		if (s->state > SEG_NODE || (s->state != SEG_NODE && s->state != SEG_FREE &&
+					    (h->tail < SEG_DATA_OFF || h->tail > db->seg_size)))
+			return dkv_err(DAXKV_ECORRUPT, "segment %u header is damaged", id);
+		if (s->state == SEG_FREE)
+			db->free_ids[db->nfree++] = id;
+		else if (s->state == SEG_ACTIVE) {
+			if (s->owner >= DKV_LANES || db->lanes[s->owner].seg >= 0)
+				return dkv_err(DAXKV_ECORRUPT, "segment %u: bad owner lane", id);
+			db->lanes[s->owner].seg = (int)id;
+		}
+	}
+	return 0;
+}
+
+void seg_table_free(struct daxkv *db)
+{
+	free(db->segs);
+	free(db->free_ids);
+	db->segs = NULL;
+	db->free_ids = NULL;
+}
+
+int seg_take(struct daxkv *db, unsigned state, unsigned lane, bool for_gc)
+{
+	pthread_mutex_lock(&db->seg_mu);
+	if (db->nfree == 0 || (!for_gc && db->nfree <= db->reserve)) {
+		pthread_mutex_unlock(&db->seg_mu);
+		return dkv_err(DAXKV_ENOSPC, "no free segment (%u free, %u kept for GC)",
+			       db->nfree, db->reserve);
+	}
+	uint32_t id = db->free_ids[--db->nfree];
+	pthread_mutex_unlock(&db->seg_mu);
+
+	struct dkv_seg *s = &db->segs[id];
+	struct seg_hdr *h = dkv_seg_hdr(db, id);
+	uint64_t gen = s->gen + 1;
+	/* PERSIST(S1): reset what the new state relies on, then publish it. */
+	h->tail = SEG_DATA_OFF;
+	h->live_bytes = 0;
+	pm_flush(h, sizeof(*h));
+	if (state == SEG_NODE)
+		pm_set_nodrain((char *)h + sizeof(*h), 0, SEG_DATA_OFF - sizeof(*h) +
+			       (db->seg_size / DKV_LINE + 7) / 8);
+	pm_fence();
+	s->gen = gen;
+	s->owner = lane;
+	atomic_store(&s->tail, SEG_DATA_OFF);
+	atomic_store(&s->live, 0);
+	atomic_store(&s->state, state);
+	seg_publish_sw(db, id, SW_MAKE(state, lane, gen));
+	return (int)id;
+}
+
+void seg_seal(struct daxkv *db, uint32_t id)
+{
+	struct dkv_seg *s = &db->segs[id];
+	struct seg_hdr *h = dkv_seg_hdr(db, id);
+	/* PERSIST(S1): the exact tail first, then SEALED. */
+	h->tail = atomic_load(&s->tail);
+	pm_persist(&h->tail, sizeof(h->tail));
+	atomic_store(&s->state, SEG_SEALED);
+	seg_publish_sw(db, id, SW_MAKE(SEG_SEALED, s->owner, s->gen));
+}
+
+uint64_t seg_max_record(const struct daxkv *db)
+{
+	return db->seg_size - SEG_DATA_OFF;
+}
+
+int seg_reserve(struct daxkv *db, unsigned lane, uint64_t len, bool for_gc, uint64_t *off,
+		uint64_t *gen)
+{
+	struct dkv_lane *L = &db->lanes[lane];
+	if (len > seg_max_record(db))
+		return dkv_err(DAXKV_ETOOBIG, "record of %llu bytes exceeds the segment size",
+			       (unsigned long long)len);
+	if (L->seg < 0 || atomic_load(&db->segs[L->seg].tail) + len > db->seg_size) {
+		int id = seg_take(db, SEG_ACTIVE, lane, for_gc);
+		if (id < 0)
+			return id;
+		if (L->seg >= 0)
+			seg_seal(db, (uint32_t)L->seg);
+		L->seg = id;
+	}
+	struct dkv_seg *s = &db->segs[L->seg];
+	uint64_t t = atomic_load_explicit(&s->tail, memory_order_relaxed);
+	*off = dkv_seg_start(db, (uint32_t)L->seg) + t;
+	*gen = s->gen;
+	atomic_store_explicit(&s->tail, t + len, memory_order_release);
+	return 0;
+}
+
+static void seg_free_cb(struct daxkv *db, uint64_t id)
+{
+	pthread_mutex_lock(&db->seg_mu);
+	db->free_ids[db->nfree++] = (uint32_t)id;
+	pthread_mutex_unlock(&db->seg_mu);
+}
+
+void seg_release(struct daxkv *db, uint32_t id)
+{
+	struct dkv_seg *s = &db->segs[id];
+	atomic_store(&s->state, SEG_FREE);
+	atomic_store(&s->live, 0);
+	/* PERSIST(S2): the caller made every repoint out of it durable. */
+	seg_publish_sw(db, id, SW_MAKE(SEG_FREE, 0, s->gen));
+	epoch_retire(db, seg_free_cb, id);
+}
+
+void seg_live_add(struct daxkv *db, uint64_t off, int64_t bytes)
+{
+	atomic_fetch_add_explicit(&db->segs[dkv_seg_of(db, off)].live, bytes,
+				  memory_order_relaxed);
+}

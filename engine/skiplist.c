@@ -1,0 +1,586 @@
+/*
+ * skiplist.c -- the persistent skiplist index.
+ *
+ * Level 0 is the truth; upper levels are shortcuts.  Reads are lock-free and
+ * write nothing.  Writers follow the lazy skiplist of Herlihy, Lev, Luchangco
+ * and Shavit ("A Simple Optimistic Skiplist Algorithm", SIROCCO 2007): per-node
+ * locks on the predecessors, validation, bottom-up linking, a MARKED bit for
+ * nodes being removed.  The lock/mark/linked bits live in the node's volatile
+ * word, tagged with the boot generation, so they mean nothing after a restart
+ * and recovery never has to visit nodes to clear them.  p = 1/4 and 32 levels
+ * follow Redis' zskiplist (seed 003).
+ *
+ * Durability invariants (DESIGN.md §4):
+ *  PERSIST(1): the record, the new node's content and the lane slot are
+ *              durable (one fence) before anything points at the node.
+ *  PERSIST(2): the operation is published with one 8-byte store (level-0 link,
+ *              or the node's record location) + flush + fence: durable.
+ *  PERSIST(3): upper-level links are flushed but not fenced: after a crash
+ *              every pointer still goes forward to a node linked at level 0,
+ *              except pointers to a node whose unlink was in flight, which
+ *              recovery removes (sl_settle).
+ *  PERSIST(4): a node's bitmap bits change in the same fenced group as its
+ *              level-0 link/unlink; the lane slot names it one fence earlier.
+ */
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "engine/internal.h"
+
+#define VW_LOCKED 1u
+#define VW_MARKED 2u
+#define VW_LINKED 4u
+#define SL_RETRY 1
+
+static inline uint32_t vw_gen(const struct daxkv *db)
+{
+	return (db->boot_gen & 0x0fffffffu) << 4;
+}
+static inline _Atomic uint32_t *vwp(struct sl_node *n)
+{
+	return (_Atomic uint32_t *)&n->vw;
+}
+static inline uint32_t vw_flags(const struct daxkv *db, struct sl_node *n)
+{
+	uint32_t v = atomic_load_explicit(vwp(n), memory_order_acquire);
+	return (v & ~15u) == vw_gen(db) ? (v & 15u) : VW_LINKED;
+}
+static inline void relax(unsigned *spins)
+{
+	if (++*spins % 64 == 0)
+		sched_yield();
+	else
+		__builtin_ia32_pause();
+}
+static void node_lock(const struct daxkv *db, struct sl_node *n)
+{
+	unsigned spins = 0;
+	for (;;) {
+		uint32_t v = atomic_load_explicit(vwp(n), memory_order_relaxed);
+		uint32_t cur = (v & ~15u) == vw_gen(db) ? v : (vw_gen(db) | VW_LINKED);
+		if (!(cur & VW_LOCKED) &&
+		    atomic_compare_exchange_weak_explicit(vwp(n), &v, cur | VW_LOCKED,
+							  memory_order_acquire,
+							  memory_order_relaxed))
+			return;
+		relax(&spins);
+	}
+}
+static inline void node_unlock(struct sl_node *n)
+{
+	atomic_fetch_and_explicit(vwp(n), ~VW_LOCKED, memory_order_release);
+}
+static inline uint64_t nxt(const struct sl_node *n, unsigned l)
+{
+	return atomic_load_explicit((_Atomic uint64_t *)&n->next[l], memory_order_acquire);
+}
+static inline void set_next(struct sl_node *n, unsigned l, uint64_t v)
+{
+	atomic_store_explicit((_Atomic uint64_t *)&n->next[l], v, memory_order_release);
+	pm_flush(&n->next[l], 8);
+}
+static inline struct sl_node *node_at(struct daxkv *db, uint64_t off)
+{
+	return off ? dkv_ptr(db, off) : NULL;
+}
+
+/* ---- keys ---- */
+
+struct sl_key sl_node_key(const struct daxkv *db, const struct sl_node *n)
+{
+	struct sl_key k = { n->prefix, n->klen };
+	if (n->klen > DKV_PREFIX)
+		k.k = rec_key(rec_at(db, sl_loc(n) & ~LOC_TOMB));
+	return k;
+}
+
+int sl_cmp(const struct daxkv *db, const struct sl_node *n, struct sl_key key)
+{
+	uint32_t nk = n->klen;
+	uint32_t m = nk < key.len ? nk : key.len;
+	int c = memcmp(n->prefix, key.k, m < DKV_PREFIX ? m : DKV_PREFIX);
+	if (c)
+		return c;
+	if (m > DKV_PREFIX) {
+		const uint8_t *full = rec_key(rec_at(db, sl_loc(n) & ~LOC_TOMB));
+		c = memcmp(full + DKV_PREFIX, key.k + DKV_PREFIX, m - DKV_PREFIX);
+		if (c)
+			return c;
+	}
+	return (nk > key.len) - (nk < key.len);
+}
+
+unsigned sl_random_level(void)
+{
+	static __thread uint64_t s;
+	if (DKV_UNLIKELY(!s))
+		s = dkv_now_ns() ^ (uint64_t)(uintptr_t)&s ^ 0x9e3779b97f4a7c15ull;
+	s ^= s << 13;
+	s ^= s >> 7;
+	s ^= s << 17;
+	/* Each further level with probability 1/4: two more zero bits. */
+	unsigned lvl = 1 + (unsigned)__builtin_ctzll(s | (1ull << 62)) / 2;
+	return lvl > DKV_MAX_LEVEL ? DKV_MAX_LEVEL : lvl;
+}
+
+/* ---- searches (caller pinned) ---- */
+
+static int find_full(struct daxkv *db, struct sl_key key, struct sl_node **preds,
+		     struct sl_node **succs)
+{
+	int lfound = -1;
+	struct sl_node *pred = db->head;
+	for (int l = DKV_MAX_LEVEL - 1; l >= 0; l--) {
+		struct sl_node *cur = node_at(db, nxt(pred, (unsigned)l));
+		int c = 1;
+		while (cur && (c = sl_cmp(db, cur, key)) < 0) {
+			pred = cur;
+			cur = node_at(db, nxt(cur, (unsigned)l));
+		}
+		if (lfound < 0 && cur && c == 0)
+			lfound = l;
+		preds[l] = pred;
+		succs[l] = cur;
+	}
+	return lfound;
+}
+
+struct sl_node *sl_find(struct daxkv *db, struct sl_key key)
+{
+	struct sl_node *pred = db->head;
+	for (int l = DKV_MAX_LEVEL - 1; l >= 0; l--) {
+		struct sl_node *cur = node_at(db, nxt(pred, (unsigned)l));
+		while (cur) {
+			int c = sl_cmp(db, cur, key);
+			if (c == 0)
+				return cur;
+			if (c > 0)
+				break;
+			pred = cur;
+			cur = node_at(db, nxt(cur, (unsigned)l));
+		}
+	}
+	return NULL;
+}
+
+struct sl_node *sl_seek(struct daxkv *db, struct sl_key key, bool strict)
+{
+	struct sl_node *pred = db->head;
+	for (int l = DKV_MAX_LEVEL - 1; l >= 0; l--) {
+		struct sl_node *cur = node_at(db, nxt(pred, (unsigned)l));
+		while (cur) {
+			int c = sl_cmp(db, cur, key);
+			if (c > 0 || (c == 0 && !strict))
+				break;
+			pred = cur;
+			cur = node_at(db, nxt(cur, (unsigned)l));
+		}
+	}
+	return node_at(db, nxt(pred, 0));
+}
+
+struct sl_node *sl_seek_before(struct daxkv *db, const struct sl_key *key)
+{
+	struct sl_node *pred = db->head;
+	for (int l = DKV_MAX_LEVEL - 1; l >= 0; l--) {
+		struct sl_node *cur = node_at(db, nxt(pred, (unsigned)l));
+		while (cur && (!key || sl_cmp(db, cur, *key) < 0)) {
+			pred = cur;
+			cur = node_at(db, nxt(cur, (unsigned)l));
+		}
+	}
+	return pred == db->head ? NULL : pred;
+}
+
+bool sl_linked0(struct daxkv *db, struct sl_node *n)
+{
+	struct sl_node *preds[DKV_MAX_LEVEL], *succs[DKV_MAX_LEVEL];
+	find_full(db, sl_node_key(db, n), preds, succs);
+	return succs[0] == n;
+}
+
+/* ---- node content ---- */
+
+static void node_init(struct daxkv *db, struct sl_node *n, unsigned level, struct sl_key key,
+		      uint64_t loc, uint64_t size)
+{
+	memset(n, 0, sizeof(*n) + 8 * level);
+	n->loc = loc;
+	n->vw = vw_gen(db) | VW_LOCKED; /* nobody builds on it until fully linked */
+	n->level = (uint8_t)level;
+	n->klen = key.len;
+	n->rsize8 = (uint32_t)(size >> 3);
+	memcpy(n->prefix, key.k, key.len < DKV_PREFIX ? key.len : DKV_PREFIX);
+}
+
+void sl_format_head(struct daxkv *db)
+{
+	struct sl_node *h = dkv_ptr(db, DKV_HEAD_OFF);
+	memset(h, 0, sizeof(*h) + 8 * DKV_MAX_LEVEL);
+	h->level = DKV_MAX_LEVEL;
+	pm_flush(h, sizeof(*h) + 8 * DKV_MAX_LEVEL);
+}
+
+bool sl_node_sane(struct daxkv *db, uint64_t off)
+{
+	struct sl_node *n = dkv_ptr(db, off);
+	if (!na_off_ok(db, off, n->level) || n->klen == 0 || n->klen > DAXKV_KEY_MAX)
+		return false;
+	uint64_t loc = n->loc & ~LOC_TOMB;
+	if (!rec_off_ok(db, loc) || rec_verify(db, loc) != 0)
+		return false;
+	const struct rec_hdr *r = rec_at(db, loc);
+	uint32_t p = n->klen < DKV_PREFIX ? n->klen : DKV_PREFIX;
+	return r->klen == n->klen && memcmp(rec_key(r), n->prefix, p) == 0;
+}
+
+/* ---- writers ---- */
+
+static uint64_t rsize_of(const struct daxkv *db, uint64_t loc)
+{
+	const struct rec_hdr *h = rec_at(db, loc & ~LOC_TOMB);
+	return rec_size(h->klen, h->vlen);
+}
+
+static int write_rec(struct daxkv *db, unsigned lane, const struct sl_put *op, uint8_t type,
+		     uint64_t prev, uint64_t seq, uint64_t *off)
+{
+	if (op->pre_off) {
+		*off = op->pre_off;
+		return 0;
+	}
+	uint32_t vlen = type == REC_DEL ? 0 : op->vlen;
+	uint64_t gen;
+	int rc = seg_reserve(db, lane, rec_size(op->key.len, vlen), false, off, &gen);
+	if (rc)
+		return rc;
+	struct rec_in r = { .type = type, .key = op->key.k, .klen = op->key.len,
+			    .val = op->val, .vlen = vlen, .seq = seq ? seq : dkv_next_seq(db, 1),
+			    .prev = prev };
+	rec_write(db, *off, gen, &r);
+	return 0;
+}
+
+struct locked {
+	struct sl_node *n[DKV_MAX_LEVEL];
+	unsigned cnt;
+};
+static void lock_add(const struct daxkv *db, struct locked *lk, struct sl_node *p)
+{
+	if (lk->cnt && lk->n[lk->cnt - 1] == p)
+		return;
+	node_lock(db, p);
+	lk->n[lk->cnt++] = p;
+}
+static void unlock_all(struct locked *lk)
+{
+	while (lk->cnt)
+		node_unlock(lk->n[--lk->cnt]);
+}
+
+static int insert_new(struct daxkv *db, unsigned lane, const struct sl_put *op,
+		      struct sl_node **preds, struct sl_node **succs, uint64_t noff,
+		      unsigned level)
+{
+	struct locked lk = { .cnt = 0 };
+	for (unsigned l = 0; l < level; l++) {
+		struct sl_node *p = preds[l], *s = succs[l];
+		lock_add(db, &lk, p);
+		if ((vw_flags(db, p) & VW_MARKED) || (s && (vw_flags(db, s) & VW_MARKED)) ||
+		    nxt(p, l) != (s ? dkv_off(db, s) : 0)) {
+			unlock_all(&lk);
+			return SL_RETRY;
+		}
+	}
+	uint64_t roff;
+	int rc = write_rec(db, lane, op, REC_PUT, 0, 0, &roff);
+	if (rc) {
+		unlock_all(&lk);
+		return rc;
+	}
+	uint64_t size = rsize_of(db, roff);
+	struct sl_node *n = dkv_ptr(db, noff);
+	node_init(db, n, level, op->key, roff, size);
+	for (unsigned l = 0; l < level; l++)
+		n->next[l] = succs[l] ? dkv_off(db, succs[l]) : 0;
+	n->prev = preds[0] == db->head ? 0 : dkv_off(db, preds[0]);
+	pm_flush(n, sizeof(*n) + 8 * level);
+	dkv_slot_set(db, lane, noff | LANE_OP_ALLOC);
+	pm_fence(); /* PERSIST(1): record, node and slot durable before the link. */
+	set_next(preds[0], 0, noff);
+	na_commit(db, noff, level);
+	if (succs[0]) {
+		succs[0]->prev = noff;
+		pm_flush(&succs[0]->prev, 8);
+	}
+	pm_fence(); /* PERSIST(2): linked at level 0 -- durable. */
+	for (unsigned l = 1; l < level; l++)
+		set_next(preds[l], l, noff); /* PERSIST(3) */
+	atomic_store_explicit(vwp(n), vw_gen(db) | VW_LINKED, memory_order_release);
+	unlock_all(&lk);
+	atomic_fetch_add_explicit(&db->lanes[lane].keys, 1, memory_order_relaxed);
+	seg_live_add(db, roff, (int64_t)size);
+	return 0;
+}
+
+/* Removes marked+locked node n from every level; tomb is its new location. */
+static void unlink_marked(struct daxkv *db, unsigned lane, struct sl_node *n, uint64_t tomb)
+{
+	struct sl_node *preds[DKV_MAX_LEVEL], *succs[DKV_MAX_LEVEL];
+	struct locked lk;
+	unsigned spins = 0;
+	for (;;) {
+		bool ok = true;
+		lk.cnt = 0;
+		find_full(db, sl_node_key(db, n), preds, succs);
+		for (unsigned l = 0; ok && l < n->level; l++) {
+			if (succs[l] != n)
+				continue; /* not linked at l (a crash left it out) */
+			lock_add(db, &lk, preds[l]);
+			ok = !(vw_flags(db, preds[l]) & VW_MARKED) &&
+			     nxt(preds[l], l) == dkv_off(db, n);
+		}
+		if (ok)
+			break;
+		unlock_all(&lk);
+		relax(&spins);
+	}
+	uint64_t noff = dkv_off(db, n);
+	dkv_slot_set(db, lane, noff | LANE_OP_FREE);
+	pm_fence(); /* PERSIST(1): tomb record and slot durable before the unlink. */
+	atomic_store_explicit((_Atomic uint64_t *)&n->loc, tomb, memory_order_release);
+	pm_flush(&n->loc, 8);
+	for (int l = n->level - 1; l >= 0; l--)
+		if (succs[l] == n)
+			set_next(preds[l], (unsigned)l, nxt(n, (unsigned)l));
+	struct sl_node *s = node_at(db, nxt(n, 0));
+	if (s) {
+		s->prev = preds[0] == db->head ? 0 : dkv_off(db, preds[0]);
+		pm_flush(&s->prev, 8);
+	}
+	na_free(db, noff, n->level);
+	pm_fence(); /* PERSIST(2), PERSIST(4): unlinked and freed -- durable. */
+	unlock_all(&lk);
+}
+
+static int update_locked(struct daxkv *db, unsigned lane, const struct sl_put *op,
+			 struct sl_node *n)
+{
+	uint64_t old = sl_loc(n), roff, seq = 0;
+	uint64_t oldsz = (uint64_t)n->rsize8 << 3;
+	bool was_tomb = old & LOC_TOMB;
+	int rc = 0;
+	if (op->pre_off && old == (op->pre_off | (op->is_delete ? LOC_TOMB : 0)))
+		goto out; /* batch redo: already applied */
+	if (op->is_delete && was_tomb) {
+		rc = op->pre_off ? 0 : DAXKV_ENOTFOUND;
+		goto out;
+	}
+	if (op->is_delete) {
+		seq = op->pre_off ? rec_at(db, op->pre_off)->seq : dkv_next_seq(db, 1);
+		if (dkv_snap_allows_unlink(db, seq)) {
+			/* No snapshot needs the old version: unlink now.  The index is
+			 * the truth, so no record is needed (and a full pool still
+			 * accepts deletes).  TOMB on a put record = deleted, no record. */
+			atomic_fetch_or(vwp(n), VW_MARKED);
+			unlink_marked(db, lane, n, old | LOC_TOMB);
+			seg_live_add(db, old & ~LOC_TOMB, -(int64_t)oldsz);
+			atomic_fetch_sub_explicit(&db->lanes[lane].keys, 1, memory_order_relaxed);
+			goto out; /* stays MARKED: it is gone */
+		}
+	}
+	rc = write_rec(db, lane, op, op->is_delete ? REC_DEL : REC_PUT, old & ~LOC_TOMB, seq,
+		       &roff);
+	if (rc)
+		goto out;
+	uint64_t size = rsize_of(db, roff);
+	pm_fence(); /* PERSIST(1): the record is durable before the node points at it. */
+	n->rsize8 = (uint32_t)(size >> 3);
+	atomic_store_explicit((_Atomic uint64_t *)&n->loc, roff | (op->is_delete ? LOC_TOMB : 0),
+			      memory_order_release);
+	pm_flush(&n->loc, 8);
+	pm_fence(); /* PERSIST(2): published -- durable. */
+	seg_live_add(db, old & ~LOC_TOMB, -(int64_t)oldsz);
+	seg_live_add(db, roff, (int64_t)size);
+	if (op->is_delete) {
+		atomic_fetch_sub_explicit(&db->lanes[lane].keys, 1, memory_order_relaxed);
+		dkv_purge_later(db, dkv_off(db, n));
+	} else if (was_tomb) {
+		atomic_fetch_add_explicit(&db->lanes[lane].keys, 1, memory_order_relaxed);
+	}
+out:
+	node_unlock(n);
+	return rc;
+}
+
+int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
+{
+	struct sl_node *preds[DKV_MAX_LEVEL], *succs[DKV_MAX_LEVEL];
+	uint64_t noff = op->pre_node;
+	unsigned level = op->pre_level, spins = 0;
+	int rc;
+	epoch_pin();
+	for (;;) {
+		int lf = find_full(db, op->key, preds, succs);
+		if (lf >= 0) {
+			struct sl_node *n = succs[lf];
+			uint32_t f = vw_flags(db, n);
+			if (!(f & VW_LINKED) || (f & VW_MARKED)) {
+				relax(&spins); /* being inserted or removed: wait */
+				continue;
+			}
+			node_lock(db, n);
+			if (vw_flags(db, n) & VW_MARKED) {
+				node_unlock(n);
+				continue;
+			}
+			rc = update_locked(db, lane, op, n);
+			break;
+		}
+		if (op->is_delete) {
+			rc = op->pre_off ? 0 : DAXKV_ENOTFOUND;
+			break;
+		}
+		if (!noff) {
+			level = sl_random_level();
+			rc = na_reserve(db, level, &noff);
+			if (rc)
+				break;
+		}
+		rc = insert_new(db, lane, op, preds, succs, noff, level);
+		if (rc == SL_RETRY)
+			continue;
+		if (rc == 0)
+			noff = 0; /* consumed */
+		break;
+	}
+	if (noff)
+		na_unreserve(db, noff, level);
+	epoch_unpin();
+	return rc;
+}
+
+int sl_purge(struct daxkv *db, unsigned lane, uint64_t off)
+{
+	int rc = 0;
+	if (!na_is_set(db, off))
+		return 0;
+	struct sl_node *n = dkv_ptr(db, off);
+	epoch_pin();
+	node_lock(db, n);
+	uint64_t loc = sl_loc(n);
+	if ((vw_flags(db, n) & VW_MARKED) || !(loc & LOC_TOMB)) {
+		node_unlock(n);
+		goto out;
+	}
+	if (!dkv_snap_allows_unlink(db, rec_at(db, loc & ~LOC_TOMB)->seq)) {
+		node_unlock(n);
+		rc = DAXKV_EBUSY;
+		goto out;
+	}
+	uint64_t sz = (uint64_t)n->rsize8 << 3;
+	atomic_fetch_or(vwp(n), VW_MARKED);
+	unlink_marked(db, lane, n, loc);
+	node_unlock(n);
+	seg_live_add(db, loc & ~LOC_TOMB, -(int64_t)sz);
+out:
+	epoch_unpin();
+	return rc;
+}
+
+void sl_repoint_excl(struct daxkv *db, struct sl_node *n, uint64_t new_loc)
+{
+	uint64_t tomb = sl_loc(n) & LOC_TOMB;
+	DAXKV_ASSERT(rec_off_ok(db, new_loc));
+	atomic_store_explicit((_Atomic uint64_t *)&n->loc, new_loc | tomb, memory_order_release);
+	pm_flush(&n->loc, 8);
+}
+
+/* ---- recovery ---- */
+
+void sl_settle(struct daxkv *db, uint64_t off, bool was_alloc)
+{
+	if (!sl_node_sane(db, off))
+		return; /* never initialised durably, so never linked nor committed */
+	struct sl_node *n = dkv_ptr(db, off);
+	struct sl_node *preds[DKV_MAX_LEVEL], *succs[DKV_MAX_LEVEL];
+	find_full(db, sl_node_key(db, n), preds, succs);
+	bool linked = succs[0] == n;
+	na_set(db, off, n->level, linked);
+	if (linked)
+		return;
+	/* An unlink (or a link) in flight left upper-level pointers to n. */
+	for (unsigned l = 1; l < n->level; l++)
+		if (succs[l] == n)
+			set_next(preds[l], l, nxt(n, l));
+	(void)was_alloc;
+}
+
+/* ---- invariant checker ---- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+#define CHECK(cond, ...)                                                                   \
+	do {                                                                               \
+		if (!(cond)) {                                                             \
+			snprintf(msg, cap, __VA_ARGS__);                                   \
+			rc = -1;                                                           \
+			goto out;                                                          \
+		}                                                                          \
+	} while (0)
+
+int sl_check(struct daxkv *db, char *msg, size_t cap, uint64_t *nodes, uint64_t *slots)
+{
+	int rc = 0;
+	size_t n = 0, capn = 1024;
+	uint64_t *offs = malloc(capn * sizeof(*offs)), nslots = 0;
+	CHECK(offs, "out of memory");
+	epoch_pin();
+	struct sl_node *prev = NULL;
+	for (struct sl_node *c = node_at(db, nxt(db->head, 0)); c; c = node_at(db, nxt(c, 0))) {
+		uint64_t off = dkv_off(db, c);
+		CHECK(sl_node_sane(db, off), "node at %llu is not a valid node",
+		      (unsigned long long)off);
+		CHECK(na_is_set(db, off), "linked node at %llu is free in the bitmap",
+		      (unsigned long long)off);
+		CHECK(!prev || sl_cmp(db, prev, sl_node_key(db, c)) < 0,
+		      "level 0 out of order at %llu", (unsigned long long)off);
+		if (n == capn) {
+			uint64_t *o = realloc(offs, (capn *= 2) * sizeof(*offs));
+			CHECK(o, "out of memory");
+			offs = o;
+		}
+		offs[n++] = off;
+		nslots += node_slots(c->level);
+		prev = c;
+	}
+	qsort(offs, n, sizeof(*offs), cmp_u64);
+	for (unsigned l = 1; l < DKV_MAX_LEVEL; l++) {
+		prev = NULL;
+		for (struct sl_node *c = node_at(db, nxt(db->head, l)); c;
+		     c = node_at(db, nxt(c, l))) {
+			uint64_t off = dkv_off(db, c);
+			CHECK(bsearch(&off, offs, n, sizeof(*offs), cmp_u64),
+			      "level %u points at %llu, not linked at level 0", l,
+			      (unsigned long long)off);
+			CHECK(c->level > l, "node with %u levels linked at level %u", c->level, l);
+			CHECK(!prev || sl_cmp(db, prev, sl_node_key(db, c)) < 0,
+			      "level %u out of order", l);
+			prev = c;
+		}
+	}
+	if (nodes)
+		*nodes = n;
+	if (slots)
+		*slots = nslots;
+out:
+	if (offs)
+		epoch_unpin();
+	free(offs);
+	return rc;
+}

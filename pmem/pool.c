@@ -1,0 +1,162 @@
+/*
+ * pool.c -- create, lock, map and validate a pool file.
+ *
+ * One process at a time: flock(LOCK_EX) for read-write, LOCK_SH for
+ * read-only, taken before anything is read or written (EBUSY otherwise).
+ * A mapping libpmem does not call pmem (no DAX, no PMEM_IS_PMEM_FORCE) is
+ * refused: flushes there would not make data durable (DESIGN.md §2).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libpmem.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/internal.h"
+#include "pmem/pool.h"
+
+static int lock_fd(int fd, int read_only, const char *path)
+{
+	if (flock(fd, (read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK)
+		return dkv_err(DAXKV_EBUSY, "%s is open in another process", path);
+	return dkv_err(DAXKV_EIO, "flock %s: %s", path, strerror(errno));
+}
+
+static int map_fd(int fd, size_t size, int read_only, int allow_nonpmem, const char *path,
+		  struct pool *p)
+{
+	void *a = mmap(NULL, size, PROT_READ | (read_only ? 0 : PROT_WRITE), MAP_SHARED, fd, 0);
+	if (a == MAP_FAILED)
+		return dkv_err(DAXKV_EIO, "mmap %s: %s", path, strerror(errno));
+	p->base = a;
+	p->size = size;
+	p->is_pmem = pmem_is_pmem(a, size);
+	if (!p->is_pmem && !allow_nonpmem) {
+		munmap(a, size);
+		p->base = NULL;
+		return dkv_err(DAXKV_ENOTSUP,
+			       "%s is not on persistent memory (no DAX mapping); mount a DAX "
+			       "filesystem, or for tests use /dev/shm with PMEM_IS_PMEM_FORCE=1 "
+			       "(the block backend is not available yet)",
+			       path);
+	}
+	return 0;
+}
+
+int pool_create(const char *path, uint64_t size, struct pool *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->fd = -1;
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return dkv_err(errno == EEXIST ? DAXKV_EBUSY : DAXKV_EIO, "create %s: %s", path,
+			       strerror(errno));
+	int rc = lock_fd(fd, 0, path);
+	if (rc)
+		goto out;
+	/* Allocate every block now: a store must not fault with SIGBUS later. */
+	rc = posix_fallocate(fd, 0, (off_t)size);
+	if (rc) {
+		rc = dkv_err(rc == ENOSPC ? DAXKV_ENOSPC : DAXKV_EIO, "allocate %s: %s", path,
+			     strerror(rc));
+		goto out;
+	}
+	rc = map_fd(fd, size, 0, 0, path, p);
+out:
+	if (rc) {
+		close(fd);
+		unlink(path);
+		return rc;
+	}
+	p->fd = fd;
+	return 0;
+}
+
+int pool_hdr_check(const struct pool_hdr *h, uint64_t file_size)
+{
+	if (memcmp(h->magic, POOL_MAGIC, 8) != 0)
+		return dkv_err(DAXKV_EVERSION, "not a daxkv pool (bad magic)");
+	if (dkv_crc(0, h, offsetof(struct pool_hdr, crc)) != h->crc)
+		return dkv_err(DAXKV_EVERSION, "pool header fails its checksum");
+	if (h->version != POOL_FORMAT_VERSION)
+		return dkv_err(DAXKV_EVERSION, "pool format version %u, this build reads %u",
+			       h->version, POOL_FORMAT_VERSION);
+	if (h->hdr_size != POOL_HDR_SIZE || h->pool_size != file_size || h->seg_size == 0 ||
+	    h->nsegs == 0 || h->seg_base + (uint64_t)h->nsegs * h->seg_size > h->pool_size)
+		return dkv_err(DAXKV_EVERSION, "pool header geometry does not match the file");
+	return 0;
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	for (size_t i = 0; i < n; i++)
+		if (c[i])
+			return false;
+	return true;
+}
+
+int pool_open(const char *path, int read_only, int allow_nonpmem, struct pool *p)
+{
+	struct stat st;
+	memset(p, 0, sizeof(*p));
+	p->fd = -1;
+	int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0)
+		return dkv_err(errno == ENOENT ? DAXKV_ENOTFOUND : DAXKV_EIO, "open %s: %s", path,
+			       strerror(errno));
+	int rc = lock_fd(fd, read_only, path);
+	if (rc)
+		goto out;
+	if (fstat(fd, &st) < 0) {
+		rc = dkv_err(DAXKV_EIO, "stat %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < POOL_HDR_SIZE + DKV_SEG_BASE) {
+		rc = dkv_err(DAXKV_EVERSION, "%s is not a daxkv pool (too small)", path);
+		goto out;
+	}
+	rc = map_fd(fd, (size_t)st.st_size, read_only, allow_nonpmem, path, p);
+	if (rc)
+		goto out;
+	p->read_only = read_only;
+	if (all_zero(p->base, sizeof(struct pool_hdr))) {
+		rc = dkv_err(DAXKV_ENOTFOUND, "%s: pool creation never finished", path);
+		goto out;
+	}
+	rc = pool_hdr_check((const struct pool_hdr *)p->base, (uint64_t)st.st_size);
+out:
+	if (rc) {
+		if (p->base)
+			munmap(p->base, p->size);
+		p->base = NULL;
+		close(fd);
+		return rc;
+	}
+	p->fd = fd;
+	return 0;
+}
+
+void pool_hdr_seal(struct pool_hdr *h)
+{
+	memcpy(h->magic, POOL_MAGIC, 8);
+	h->version = POOL_FORMAT_VERSION;
+	h->hdr_size = POOL_HDR_SIZE;
+	h->crc = dkv_crc(0, h, offsetof(struct pool_hdr, crc));
+	pm_persist(h, sizeof(*h));
+}
+
+void pool_close(struct pool *p)
+{
+	if (p->base)
+		munmap(p->base, p->size);
+	if (p->fd >= 0)
+		close(p->fd); /* drops the flock */
+	p->base = NULL;
+	p->fd = -1;
+}
