@@ -273,7 +273,7 @@ int sl_purge(struct daxkv *db, unsigned lane, uint64_t node_off);
 void sl_repoint_excl(struct daxkv *db, struct sl_node *n, uint64_t new_loc);
 void sl_format_head(struct daxkv *db);
 /* Recovery: settle a lane's in-flight ALLOC/FREE of node off (flushes only). */
-void sl_settle(struct daxkv *db, uint64_t off, bool was_alloc);
+void sl_settle(struct daxkv *db, unsigned lane, uint64_t off, bool was_alloc);
 /* Structural check (dkv_test_check); counts reachable nodes and their slots. */
 int sl_check(struct daxkv *db, char *msg, size_t cap, uint64_t *nodes, uint64_t *slots);
 bool sl_linked0(struct daxkv *db, struct sl_node *n);

@@ -36,7 +36,7 @@ int dkv_recover(struct daxkv *db)
 		uint64_t off = op & ~LANE_OP_MASK;
 		if ((kind == LANE_OP_ALLOC || kind == LANE_OP_FREE) && off &&
 		    na_off_ok(db, off, 1))
-			sl_settle(db, off, kind == LANE_OP_ALLOC);
+			sl_settle(db, l, off, kind == LANE_OP_ALLOC);
 	}
 	pm_fence();
 	for (unsigned l = 0; l < DKV_LANES; l++) {

@@ -119,11 +119,14 @@ int seg_reserve(struct daxkv *db, unsigned lane, uint64_t len, bool for_gc, uint
 		return dkv_err(DAXKV_ETOOBIG, "record of %llu bytes exceeds the segment size",
 			       (unsigned long long)len);
 	if (L->seg < 0 || atomic_load(&db->segs[L->seg].tail) + len > db->seg_size) {
+		/* PERSIST(S1): sealed before the next one is active, so a lane
+		 * never owns two active segments after a crash. */
+		if (L->seg >= 0)
+			seg_seal(db, (uint32_t)L->seg);
+		L->seg = -1;
 		int id = seg_take(db, SEG_ACTIVE, lane, for_gc);
 		if (id < 0)
 			return id;
-		if (L->seg >= 0)
-			seg_seal(db, (uint32_t)L->seg);
 		L->seg = id;
 	}
 	struct dkv_seg *s = &db->segs[L->seg];

@@ -95,9 +95,26 @@ struct sl_key sl_node_key(const struct daxkv *db, const struct sl_node *n)
 	return k;
 }
 
+static inline uint64_t be64(const void *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return __builtin_bswap64(v);
+}
+
 int sl_cmp(const struct daxkv *db, const struct sl_node *n, struct sl_key key)
 {
 	uint32_t nk = n->klen;
+	if (nk >= DKV_PREFIX && key.len >= DKV_PREFIX) {
+		/* The common case (keys of 16+ bytes): two word compares. */
+		uint64_t a = be64(n->prefix), b = be64(key.k);
+		if (a == b) {
+			a = be64(n->prefix + 8);
+			b = be64(key.k + 8);
+		}
+		if (a != b)
+			return a < b ? -1 : 1;
+	}
 	uint32_t m = nk < key.len ? nk : key.len;
 	int c = memcmp(n->prefix, key.k, m < DKV_PREFIX ? m : DKV_PREFIX);
 	if (c)
@@ -499,7 +516,7 @@ void sl_repoint_excl(struct daxkv *db, struct sl_node *n, uint64_t new_loc)
 
 /* ---- recovery ---- */
 
-void sl_settle(struct daxkv *db, uint64_t off, bool was_alloc)
+void sl_settle(struct daxkv *db, unsigned lane, uint64_t off, bool was_alloc)
 {
 	if (!sl_node_sane(db, off))
 		return; /* never initialised durably, so never linked nor committed */
@@ -508,8 +525,17 @@ void sl_settle(struct daxkv *db, uint64_t off, bool was_alloc)
 	find_full(db, sl_node_key(db, n), preds, succs);
 	bool linked = succs[0] == n;
 	na_set(db, off, n->level, linked);
-	if (linked)
+	if (linked) {
+		if (!was_alloc && (sl_loc(n) & LOC_TOMB)) {
+			/* A delete whose unlink did not reach the media: finish it
+			 * (no snapshot survives a restart), or the node would linger. */
+			node_lock(db, n);
+			atomic_fetch_or(vwp(n), VW_MARKED);
+			unlink_marked(db, lane, n, sl_loc(n));
+			node_unlock(n);
+		}
 		return;
+	}
 	/* An unlink (or a link) in flight left upper-level pointers to n. */
 	for (unsigned l = 1; l < n->level; l++)
 		if (succs[l] == n)

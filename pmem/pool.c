@@ -67,6 +67,8 @@ int pool_create(const char *path, uint64_t size, struct pool *p)
 		goto out;
 	}
 	rc = map_fd(fd, size, 0, 0, path, p);
+	if (!rc) /* fault every page in now, not on the first puts */
+		(void)madvise(p->base, size, MADV_POPULATE_WRITE);
 out:
 	if (rc) {
 		close(fd);

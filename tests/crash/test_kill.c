@@ -158,7 +158,7 @@ static void *writer_main(void *arg)
 	if (daxkv_batch_new(&b) != DAXKV_OK)
 		child_die("batch_new failed");
 
-	for (uint32_t i = 0;; i++) {
+	for (uint32_t i = 0;; i++) { /* i: the log entry of the next write */
 		if (i >= LOGCAP) { /* log full: wait for the kill */
 			for (;;)
 				pause();
@@ -168,6 +168,7 @@ static void *writer_main(void *arg)
 			int g = daxkv_gc(w->db);
 			if (g != DAXKV_OK && g != DAXKV_EBUSY)
 				child_die("daxkv_gc: %s (%s)", daxkv_strerror(g), daxkv_errmsg());
+			i--; /* not logged: GC changes no key */
 			continue;
 		}
 		struct logent *e = &log->e[i];
