@@ -103,7 +103,13 @@ static bool na_try_seg(struct daxkv *db, uint32_t id, unsigned k, uint64_t *off)
 	_Atomic uint64_t *bm = na_bitmap(db, id);
 	for (uint32_t i = 0; i < nw; i++) {
 		uint32_t w = (s->cursor + i) % nw;
-		uint64_t taken = atomic_load(&bm[w]) | atomic_load(&s->resv[w]);
+		/* Overlay, bitmap, overlay again: na_commit sets the bit then drops
+		 * the reservation, na_free quarantines then clears the bit; any
+		 * single order of two loads can see both clear mid-transition and
+		 * hand a live slot out twice (seen with two writers). */
+		uint64_t taken = atomic_load(&s->resv[w]);
+		taken |= atomic_load(&bm[w]);
+		taken |= atomic_load(&s->resv[w]);
 		if (w == nw - 1 && s->nslots % 64)
 			taken |= ~0ull << (s->nslots % 64);
 		uint64_t m = runs_of_zero(taken, k);

@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <glob.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -287,6 +288,7 @@ static inline void dkvt_cleanup_dir(const char *dir)
 static inline void dkvt_cleanup_all(void)
 {
 	dkvt_cleanup_dir(DKVT_SHM_DIR);
+	dkvt_cleanup_dir("/tmp"); /* the non-DAX cases */
 }
 
 static inline int dkvt_copy_file(const char *from, const char *to)
@@ -318,6 +320,17 @@ static inline int dkvt_copy_file(const char *from, const char *to)
 
 /* ---- Prelude ------------------------------------------------------------- */
 
+/* A crash of the test's main process (abort, a failed engine assertion, a
+ * fault) still removes its scratch files, then dies of the same signal.
+ * Forked children leave them to the main process. */
+static inline void dkvt_on_fatal(int sig)
+{
+	if (getpid() == dkvt_owner_pid())
+		dkvt_cleanup_all();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 /* Every test main() calls this first.  Re-executes the binary with
  * PMEM_IS_PMEM_FORCE=1 when it is missing (libpmem reads it at load time),
  * exits 77 when /dev/shm is not writable. */
@@ -337,6 +350,14 @@ static inline void dkvt_prelude(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	(void)dkvt_owner_pid();
+	const int fatal[] = {SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++) {
+		struct sigaction cur;
+		/* a sanitizer's own handler (ASan's SEGV report) stays in charge */
+		if (sigaction(fatal[i], NULL, &cur) == 0 && cur.sa_handler == SIG_DFL &&
+		    !(cur.sa_flags & SA_SIGINFO))
+			signal(fatal[i], dkvt_on_fatal);
+	}
 }
 
 /* Options for a small test store: pool_bytes, segment_bytes, create, no

@@ -23,7 +23,7 @@
  *     which nodes == keys), close, and a clean reopen with the same content.
  * By default the crash points are every fence of the operations that are not
  * plain puts (deletes, batch, GC, close, segment roll-overs) plus a stride
- * over the rest, at most DAXKV_PL_MAX_POINTS (400); DAXKV_PL_FULL=1 takes all.
+ * over the rest, at most DAXKV_PL_MAX_POINTS (700); DAXKV_PL_FULL=1 takes all.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -501,7 +501,7 @@ static int cmp_u64(const void *a, const void *b)
 static size_t choose_points(uint64_t F, uint64_t *pts, size_t cap)
 {
 	int full = dkvt_env_long("DAXKV_PL_FULL", 0) != 0;
-	long maxl = dkvt_env_long("DAXKV_PL_MAX_POINTS", 400);
+	long maxl = dkvt_env_long("DAXKV_PL_MAX_POINTS", 700);
 	size_t maxp = maxl < 2 ? 2 : (size_t)maxl;
 	size_t n = 0;
 	if (full) {
@@ -531,9 +531,11 @@ static size_t choose_points(uint64_t F, uint64_t *pts, size_t cap)
 			for (uint64_t k = lo + 1; k <= hi; k++)
 				take[k] = 1;
 	}
-	uint64_t stride = F / (maxp / 2 ? maxp / 2 : 1);
+	uint64_t stride = F / (maxp * 2 / 3);
 	if (stride < 1)
 		stride = 1;
+	if (stride % 2 == 0)
+		stride++; /* odd: alternate between keep_pending 0 and 50 */
 	for (uint64_t k = 1 + F % stride; k <= F; k += stride)
 		take[k] = 1;
 	for (uint64_t k = F > 3 ? F - 3 : 1; k <= F; k++)

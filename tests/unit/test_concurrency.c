@@ -16,8 +16,10 @@
  *     one; never one newer than the latest intent at the end of the get;
  *   - ENOTFOUND after an acknowledged put only if a newer op had started;
  *   - one reader never sees a key's version go backwards.
- * The iterator checks order, whole values, and its snapshot against the
- * acknowledged/intent state before its creation and after its walk.
+ * The iterator checks order, whole values, its snapshot per key against the
+ * acknowledged/intent state before its creation and after its walk, and
+ * batch atomicity across keys: where it shows one key at a batch's version,
+ * every other key of that batch shows that version or a newer state.
  * At the end the store must equal each writer's last acknowledged write for
  * the own ranges, and for each hot key the effect of some writer's last op
  * on it; dkv_test_check() passes; the same after a reopen.
@@ -54,6 +56,18 @@ struct last_op {
 };
 /* private to each writer during the run; read by main after join */
 static struct last_op last[NWRITERS][NKEYS];
+
+/* Batches of each writer by version (a seqlock ring), for the iterator's
+ * cross-key check.  Values written by a batch carry BATCH_FLAG in writer. */
+#define BATCH_FLAG 0x100u
+#define BRING 4096
+struct bent {
+	_Atomic uint64_t ver; /* 0 while being rewritten */
+	_Atomic uint32_t n;
+	_Atomic uint32_t key[6];
+	_Atomic uint32_t del[6];
+};
+static struct bent btab[NWRITERS][BRING];
 
 static atomic_ulong errors;
 static pthread_mutex_t err_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -176,7 +190,7 @@ static void w_batch(struct wctx *c)
 			rc = daxkv_batch_delete(c->b, k, kl);
 		} else {
 			size_t vl = vlen_for(keys[j], ver);
-			dkvt_vmake(v, vl, keys[j], (uint32_t)c->w, ver);
+			dkvt_vmake(v, vl, keys[j], (uint32_t)c->w | BATCH_FLAG, ver);
 			rc = daxkv_batch_put(c->b, k, kl, v, vl);
 		}
 		if (rc != DAXKV_OK) {
@@ -184,6 +198,14 @@ static void w_batch(struct wctx *c)
 			return;
 		}
 	}
+	struct bent *be = &btab[c->w][ver % BRING];
+	atomic_store(&be->ver, 0);
+	atomic_store(&be->n, (uint32_t)n);
+	for (int j = 0; j < n; j++) {
+		atomic_store(&be->key[j], keys[j]);
+		atomic_store(&be->del[j], (uint32_t)del[j]);
+	}
+	atomic_store(&be->ver, ver);
 	for (int j = 0; j < n; j++)
 		atomic_store(&intent[keys[j]], ver);
 	int rc, tries = 0;
@@ -231,8 +253,9 @@ static void *writer_main(void *arg)
 
 /* ---- readers ------------------------------------------------------------------ */
 
-/* Checks a value read for key; returns its version or 0 (error reported). */
-static uint64_t check_value(const void *v, size_t vl, uint32_t key, const char *who)
+/* Checks a value read for key; returns its version or 0 (error reported);
+ * *batch (if not NULL) tells whether a batch wrote it. */
+static uint64_t check_value(const void *v, size_t vl, uint32_t key, const char *who, int *batch)
 {
 	uint32_t id, writer;
 	uint64_t ver;
@@ -240,6 +263,9 @@ static uint64_t check_value(const void *v, size_t vl, uint32_t key, const char *
 		terr("%s: key %u: torn or corrupt value (len %zu)", who, key, vl);
 		return 0;
 	}
+	if (batch)
+		*batch = (writer & BATCH_FLAG) != 0;
+	writer &= ~BATCH_FLAG;
 	int owner = owner_of(key);
 	if (id != key || (owner >= 0 && (int)writer != owner) || writer >= NWRITERS ||
 	    vl != vlen_for(key, ver)) {
@@ -291,7 +317,7 @@ static void *reader_main(void *arg)
 				terr("%s: key %u: length %zu", who, key, vl);
 				break;
 			}
-			ver = check_value(buf, vl, key, who);
+			ver = check_value(buf, vl, key, who, NULL);
 			if (ver == 0)
 				break;
 		} else if (rc != DAXKV_ENOTFOUND) {
@@ -314,17 +340,58 @@ static void *reader_main(void *arg)
 
 /* ---- iterator ------------------------------------------------------------------ */
 
+/* Where the iteration shows key A at the version v of a batch, each other key
+ * B of that batch must show v or something newer: B at a version < v means
+ * the snapshot holds part of the batch.  (B absent where the batch put it is
+ * fine only if a newer op on B had started by the end of the walk.) */
+static void check_batches(const uint8_t *hit, const uint64_t *got, const uint8_t *inb,
+			  const uint64_t *i1)
+{
+	for (uint32_t a = 0; a < NWRITERS * PER; a++) {
+		if (!hit[a] || !inb[a])
+			continue;
+		uint64_t v = got[a];
+		struct bent *be = &btab[owner_of(a)][v % BRING];
+		uint32_t keys[6], del[6];
+		if (atomic_load(&be->ver) != v)
+			continue; /* reused since */
+		uint32_t n = atomic_load(&be->n);
+		if (n > 6)
+			continue;
+		for (uint32_t j = 0; j < n; j++) {
+			keys[j] = atomic_load(&be->key[j]);
+			del[j] = atomic_load(&be->del[j]);
+		}
+		if (atomic_load(&be->ver) != v)
+			continue;
+		for (uint32_t j = 0; j < n; j++) {
+			uint32_t b = keys[j];
+			if (b == a || b >= NWRITERS * PER)
+				continue;
+			int bad = hit[b] ? got[b] < v : (!del[j] && i1[b] <= v);
+			if (bad) {
+				terr("iterator: batch %" PRIu64 " of writer %d seen on key %u but key %u "
+				     "shows %s (partial batch in a snapshot)",
+				     v, owner_of(a), a, b, hit[b] ? "an older version" : "nothing");
+				return;
+			}
+		}
+	}
+}
+
 static void *iter_main(void *arg)
 {
 	(void)arg;
 	uint64_t *a0 = calloc(NKEYS, sizeof(uint64_t));
 	uint64_t *got = calloc(NKEYS, sizeof(uint64_t));
 	uint8_t *hit = calloc(NKEYS, 1);
+	uint8_t *inb = calloc(NKEYS, 1);
+	uint64_t *i1 = calloc(NKEYS, sizeof(uint64_t));
 	char prev[DKVT_KEYBUF];
 	struct dkvt_rng r;
 	dkvt_rng_seed(&r, 77);
 	pthread_barrier_wait(&start_line);
-	while (!atomic_load(&stop) && atomic_load(&errors) == 0 && a0 && got && hit) {
+	while (!atomic_load(&stop) && atomic_load(&errors) == 0 && a0 && got && hit && inb && i1) {
 		for (uint32_t k = 0; k < NWRITERS * PER; k++)
 			a0[k] = atomic_load(&acked[k]);
 		memset(hit, 0, NKEYS);
@@ -354,7 +421,9 @@ static void *iter_main(void *arg)
 				terr("iterator: key %ld twice", id);
 				break;
 			}
-			got[id] = check_value(vp, vl, (uint32_t)id, "iterator");
+			int isb = 0;
+			got[id] = check_value(vp, vl, (uint32_t)id, "iterator", &isb);
+			inb[id] = (uint8_t)isb;
 			if (got[id] == 0)
 				break;
 		}
@@ -377,14 +446,17 @@ static void *iter_main(void *arg)
 			break;
 		/* snapshot rule per own key: as of a moment between a0 and now */
 		for (uint32_t k = 0; k < NWRITERS * PER; k++) {
-			uint64_t i1 = atomic_load(&intent[k]);
-			check_linear(k, a0[k], i1, hit[k] ? got[k] : 0, "iterator");
+			i1[k] = atomic_load(&intent[k]);
+			check_linear(k, a0[k], i1[k], hit[k] ? got[k] : 0, "iterator");
 		}
+		check_batches(hit, got, inb, i1);
 		atomic_fetch_add(&n_iter, 1);
 	}
 	free(a0);
 	free(got);
 	free(hit);
+	free(inb);
+	free(i1);
 	return NULL;
 }
 
@@ -420,7 +492,7 @@ static unsigned check_final(uint64_t *nkeys)
 		uint64_t ver = 0;
 		if (rc == DAXKV_OK &&
 		    (vl > sizeof(buf) || dkvt_vcheck(buf, vl, &id, &writer, &ver) != 0 || id != key ||
-		     writer >= NWRITERS)) {
+		     (writer & ~BATCH_FLAG) >= NWRITERS)) {
 			fprintf(stderr, "final: key %u: bad value\n", key);
 			bad++;
 			continue;

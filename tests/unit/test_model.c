@@ -9,7 +9,7 @@
  * Every 1000..3000 steps the store is closed and reopened, dkv_test_check()
  * must pass and the whole store must equal the model.
  *
- * DAXKV_MODEL_SEEDS (default 4) seeds of DAXKV_MODEL_OPS (default 5000) steps;
+ * DAXKV_MODEL_SEEDS (default 8) seeds of DAXKV_MODEL_OPS (default 10000) steps;
  * DAXKV_MODEL_SEED picks the first seed.  The first mismatch stops the seed
  * and prints the seed and step to replay it.
  */
@@ -48,7 +48,7 @@ static struct {
 	long step;
 	const char *op;
 	int failed;
-	uint64_t ops, gets, puts, dels, batches, iters, snaps, gcs, reopens;
+	uint64_t ops, gets, puts, dels, batches, iters, snaps, gcs, reopens, gc_segments;
 } ctx;
 
 __attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...)
@@ -465,15 +465,19 @@ static void run_seed(uint64_t seed, long nops)
 			check_all(db);
 		}
 	}
-	if (db)
+	if (db) {
+		daxkv_stats st;
+		if (daxkv_stats_get(db, &st) == DAXKV_OK)
+			ctx.gc_segments += st.gc_runs;
 		daxkv_close(db);
+	}
 	dkvt_remove(path);
 }
 
 static void test_model_random(void)
 {
-	long seeds = dkvt_env_long("DAXKV_MODEL_SEEDS", 4);
-	long nops = dkvt_env_long("DAXKV_MODEL_OPS", 5000);
+	long seeds = dkvt_env_long("DAXKV_MODEL_SEEDS", 8);
+	long nops = dkvt_env_long("DAXKV_MODEL_OPS", 10000);
 	uint64_t first = (uint64_t)dkvt_env_long("DAXKV_MODEL_SEED", 1);
 	double t0 = dkvt_now();
 	memset(&ctx, 0, sizeof(ctx));
@@ -484,11 +488,13 @@ static void test_model_random(void)
 	}
 	printf("\n  model: %ld seeds x %ld steps in %.1f s: %" PRIu64 " puts, %" PRIu64
 	       " deletes, %" PRIu64 " gets, %" PRIu64 " batches, %" PRIu64 " iterations, %" PRIu64
-	       " snapshots, %" PRIu64 " gc, %" PRIu64 " reopens\n",
+	       " snapshots, %" PRIu64 " gc calls reclaiming %" PRIu64 " segments, %" PRIu64
+	       " reopens\n",
 	       seeds, nops, dkvt_now() - t0, ctx.puts, ctx.dels, ctx.gets, ctx.batches, ctx.iters,
-	       ctx.snaps, ctx.gcs, ctx.reopens);
+	       ctx.snaps, ctx.gcs, ctx.gc_segments, ctx.reopens);
 	CU_ASSERT_EQUAL(failed_seeds, 0);
 	CU_ASSERT(ctx.ops >= (uint64_t)(seeds * nops) || failed_seeds);
+	CU_ASSERT(ctx.gc_segments > 0 || nops < 5000); /* GC really ran under the model */
 }
 
 static const struct dkvt_test model_tests[] = {

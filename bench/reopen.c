@@ -1,0 +1,141 @@
+/*
+ * reopen.c -- daxkv-reopen: how long daxkv_open takes after a clean close and
+ * after the writer was SIGKILLed, for each key count given.
+ *
+ *   daxkv-reopen [--dir=/dev/shm/daxkv-reopen] [--value-size=100] N [N ...]
+ *
+ * For each N: a child fills N keys (16 B keys) into a fresh pool, then keeps
+ * overwriting until the parent SIGKILLs it; the parent times the first open
+ * (recovery), closes, and times clean opens (median of 5).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daxkv.h"
+
+static double now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static void key_of(char *k, uint64_t i)
+{
+	uint64_t x = i * 0x9e3779b97f4a7c15ull;
+	x ^= x >> 31;
+	snprintf(k, 17, "%016llx", (unsigned long long)x);
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double time_open(const char *path, int *keys_ok, uint64_t n, int reps)
+{
+	double t[5];
+	for (int r = 0; r < reps; r++) {
+		daxkv *db = NULL;
+		double t0 = now_us();
+		int rc = daxkv_open(path, NULL, &db);
+		t[r] = now_us() - t0;
+		if (rc) {
+			fprintf(stderr, "open: %s (%s)\n", daxkv_strerror(rc), daxkv_errmsg());
+			exit(1);
+		}
+		if (r == 0) { /* spot-check 1000 keys after the crash */
+			char k[17];
+			size_t vl;
+			for (uint64_t i = 0; i < n; i += n / 1000 + 1) {
+				key_of(k, i);
+				*keys_ok += daxkv_get(db, k, 16, NULL, 0, &vl) == DAXKV_OK;
+			}
+		}
+		daxkv_close(db);
+	}
+	qsort(t, (size_t)reps, sizeof(t[0]), cmp_d);
+	return t[reps / 2];
+}
+
+static void child_fill(const char *path, uint64_t n, size_t vsize, volatile int *ready)
+{
+	daxkv_options o;
+	daxkv_options_init(&o);
+	o.create = 1;
+	o.gc_background = 0;
+	o.pool_size = (n * (vsize + 16 + 120) * 3 + (256ull << 20)) & ~4095ull;
+	daxkv *db = NULL;
+	if (daxkv_open(path, &o, &db)) {
+		fprintf(stderr, "create: %s\n", daxkv_errmsg());
+		_exit(1);
+	}
+	char *v = malloc(vsize + 1), k[17];
+	memset(v, 'v', vsize);
+	for (uint64_t i = 0; i < n; i++) {
+		key_of(k, i);
+		if (daxkv_put(db, k, 16, v, vsize)) {
+			fprintf(stderr, "put: %s\n", daxkv_errmsg());
+			_exit(1);
+		}
+	}
+	*ready = 1;
+	for (uint64_t i = 0;; i = (i + 7919) % n) { /* overwrites until killed */
+		key_of(k, i);
+		daxkv_put(db, k, 16, v, vsize);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = "/dev/shm/daxkv-reopen";
+	size_t vsize = 100;
+	int first = 1;
+	for (; first < argc && argv[first][0] == '-'; first++) {
+		if (!strncmp(argv[first], "--dir=", 6))
+			dir = argv[first] + 6;
+		else if (!strncmp(argv[first], "--value-size=", 13))
+			vsize = strtoul(argv[first] + 13, NULL, 10);
+		else {
+			fprintf(stderr, "usage: daxkv-reopen [--dir=D] [--value-size=B] N...\n");
+			return 2;
+		}
+	}
+	if (first == argc) {
+		fprintf(stderr, "usage: daxkv-reopen [--dir=D] [--value-size=B] N...\n");
+		return 2;
+	}
+	mkdir(dir, 0755);
+	printf("%10s %16s %16s %10s\n", "keys", "open_crash_us", "open_clean_us", "spot_ok");
+	for (int a = first; a < argc; a++) {
+		uint64_t n = strtoull(argv[a], NULL, 10);
+		char path[512];
+		snprintf(path, sizeof(path), "%s/pool-%llu", dir, (unsigned long long)n);
+		unlink(path);
+		volatile int *ready = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+					   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		pid_t pid = fork();
+		if (pid == 0)
+			child_fill(path, n, vsize, ready);
+		while (!*ready)
+			usleep(1000);
+		usleep(20000);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		int ok = 0;
+		double crash = time_open(path, &ok, n, 1); /* this open recovers */
+		int ok2 = 0;
+		double clean = time_open(path, &ok2, n, 5);
+		printf("%10llu %16.1f %16.1f %10d\n", (unsigned long long)n, crash, clean, ok);
+		unlink(path);
+	}
+	return 0;
+}
