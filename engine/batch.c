@@ -13,8 +13,9 @@
  *           pre_off), whose own fences order each index change.
  *  done:    slot `batch` = 0, fenced before the lanes are released
  *           (PERSIST(B2)): a later crash must not redo it over newer writes.
- * Concurrent readers may see a batch half applied; after a crash it is all or
- * nothing.
+ * Iterators (snapshots) see a batch whole or not at all: no snapshot is taken
+ * while one applies.  A concurrent point get may see it half applied.  After
+ * a crash it is all or nothing.
  */
 #include <stdlib.h>
 
@@ -252,6 +253,9 @@ DAXKV_API int daxkv_write(daxkv *db, daxkv_batch *b)
 	}
 	size_t n = collapse(b, idx), np = 0;
 	dkv_lanes_lock_all(db);
+	/* No snapshot may be taken mid-batch: an iterator created now would
+	 * see some of its keys new and others old (lock order: lanes, snap_mu). */
+	pthread_mutex_lock(&db->snap_mu);
 	unsigned lane = 0;
 	epoch_pin();
 	rc = phase_a(db, lane, b, idx, n, p, &np);
@@ -269,6 +273,7 @@ DAXKV_API int daxkv_write(daxkv *db, daxkv_batch *b)
 	slot_batch(db, lane, 0); /* PERSIST(B2) */
 unlock:
 	epoch_unpin();
+	pthread_mutex_unlock(&db->snap_mu);
 	dkv_lanes_unlock_all(db);
 out:
 	free(idx);

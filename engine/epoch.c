@@ -66,8 +66,10 @@ static struct epoch_pin *pin_alloc(void)
 
 static inline void pin_enter(struct epoch_pin *p)
 {
-	atomic_store_explicit(&p->epoch, atomic_load(&g_epoch), memory_order_relaxed);
-	atomic_thread_fence(memory_order_seq_cst);
+	/* A seq_cst exchange: a full barrier (a locked instruction on x86) that
+	 * orders our later loads after the published epoch, and one that TSan
+	 * models (it does not model standalone fences). */
+	atomic_exchange(&p->epoch, atomic_load(&g_epoch));
 }
 
 void epoch_pin(void)
@@ -87,7 +89,7 @@ void epoch_unpin(void)
 	struct epoch_pin *p = tl_pin;
 	DAXKV_ASSERT(p && p->depth > 0);
 	if (--p->depth == 0)
-		atomic_store_explicit(&p->epoch, 0, memory_order_release);
+		atomic_store(&p->epoch, 0);
 }
 
 struct epoch_pin *epoch_pin_obj(void)
@@ -115,7 +117,6 @@ void epoch_retire(struct daxkv *db, void (*fn)(struct daxkv *, uint64_t), uint64
 			pthread_mutex_unlock(&db->retire_mu);
 			uint64_t e = atomic_fetch_add(&g_epoch, 1);
 			for (;;) {
-				atomic_thread_fence(memory_order_seq_cst);
 				bool busy = false;
 				uint32_t hw = atomic_load(&g_hiwater);
 				for (uint32_t i = 0; i < hw; i++) {
@@ -144,9 +145,10 @@ static uint64_t min_pinned(void)
 {
 	uint64_t min = UINT64_MAX;
 	uint32_t hw = atomic_load(&g_hiwater);
-	atomic_thread_fence(memory_order_seq_cst);
 	for (uint32_t i = 0; i < hw; i++) {
-		uint64_t e = atomic_load_explicit(&g_pins[i].epoch, memory_order_relaxed);
+		/* seq_cst (acquire at least): a reader's unpin happens-before the
+		 * callbacks we run for what it may have held. */
+		uint64_t e = atomic_load(&g_pins[i].epoch);
 		if (e && e < min)
 			min = e;
 	}
