@@ -69,13 +69,9 @@ static int batch_add(daxkv_batch *b, int del, const void *key, size_t klen, cons
 {
 	if (!b)
 		return dkv_err(DAXKV_EINVAL, "batch is NULL");
-	int rc = dkv_check_key(key, klen);
+	int rc = dkv_check_kv(key, klen, val, vlen);
 	if (rc)
 		return rc;
-	if (!val && vlen)
-		return dkv_err(DAXKV_EINVAL, "value is NULL with length %zu", vlen);
-	if (vlen > DAXKV_VALUE_MAX)
-		return dkv_err(DAXKV_ETOOBIG, "value of %zu bytes exceeds DAXKV_VALUE_MAX", vlen);
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 16;
 		struct bop *o = realloc(b->ops, cap * sizeof(*o));

@@ -140,10 +140,8 @@ int dkv_check_key(const void *key, size_t klen)
 	return 0;
 }
 
-static int check_write(daxkv *db, const void *key, size_t klen, const void *val, size_t vlen)
+int dkv_check_kv(const void *key, size_t klen, const void *val, size_t vlen)
 {
-	if (!db)
-		return dkv_err(DAXKV_EINVAL, "db is NULL");
 	int rc = dkv_check_key(key, klen);
 	if (rc)
 		return rc;
@@ -151,6 +149,16 @@ static int check_write(daxkv *db, const void *key, size_t klen, const void *val,
 		return dkv_err(DAXKV_EINVAL, "value is NULL with length %zu", vlen);
 	if (vlen > DAXKV_VALUE_MAX)
 		return dkv_err(DAXKV_ETOOBIG, "value of %zu bytes exceeds DAXKV_VALUE_MAX", vlen);
+	return 0;
+}
+
+static int check_write(daxkv *db, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	if (!db)
+		return dkv_err(DAXKV_EINVAL, "db is NULL");
+	int rc = dkv_check_kv(key, klen, val, vlen);
+	if (rc)
+		return rc;
 	if (rec_size(klen, vlen) > seg_max_record(db))
 		return dkv_err(DAXKV_ETOOBIG, "record of %zu bytes exceeds this store's segment "
 			       "size (%llu)", klen + vlen, (unsigned long long)db->seg_size);

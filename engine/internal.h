@@ -292,6 +292,8 @@ bool dkv_snap_allows_unlink(struct daxkv *db, uint64_t seq);
 void dkv_purge_later(struct daxkv *db, uint64_t node_off);
 void dkv_purge_run(struct daxkv *db);
 int dkv_check_key(const void *key, size_t klen);
+/* Key and value arguments of a write: OK, EINVAL or ETOOBIG (with errmsg). */
+int dkv_check_kv(const void *key, size_t klen, const void *val, size_t vlen);
 int dkv_recount(struct daxkv *db);
 
 /* ---- batch.c ---- */
