@@ -127,6 +127,7 @@ struct pend {
 	uint64_t node;    /* reserved node for a new key */
 	unsigned level;
 	uint64_t off;     /* where its record went */
+	uint64_t seq;
 };
 
 static __thread const daxkv_batch *tl_sort_batch;
@@ -219,6 +220,7 @@ static int phase_a(struct daxkv *db, unsigned lane, const daxkv_batch *b, size_t
 				    .val = b->buf + o->voff, .vlen = o->del ? 0 : o->vlen,
 				    .seq = seq + i, .prev = p[i].prev, .aux = p[i].node };
 		p[i].off = off;
+		p[i].seq = r.seq;
 		rec_write(db, off, gen, &r);
 		off += rec_size(o->klen, r.vlen);
 	}
@@ -261,7 +263,8 @@ DAXKV_API int daxkv_write(daxkv *db, daxkv_batch *b)
 	for (size_t i = 0; i < np; i++) {
 		const struct bop *o = &b->ops[p[i].op];
 		struct sl_put op = { .key = { (const uint8_t *)b->buf + o->koff, o->klen },
-				     .is_delete = o->del, .pre_off = p[i].off,
+				     .vlen = o->del ? 0 : o->vlen, .is_delete = o->del,
+				     .pre_off = p[i].off, .pre_seq = p[i].seq,
 				     .pre_node = p[i].node, .pre_level = p[i].level };
 		int r = sl_put(db, lane, &op);
 		DAXKV_VERIFY(r == 0); /* phase A made room for everything */
@@ -295,8 +298,9 @@ void dkv_batch_redo(struct daxkv *db, unsigned lane, uint64_t off)
 	for (o = off; o < end; o += sz) {
 		const struct rec_hdr *h = rec_at(db, o);
 		sz = rec_size(h->klen, h->vlen);
-		struct sl_put op = { .key = { rec_key(h), h->klen }, .is_delete = h->type == REC_DEL,
-				     .pre_off = o };
+		struct sl_put op = { .key = { rec_key(h), h->klen }, .vlen = h->vlen,
+				     .is_delete = h->type == REC_DEL, .pre_off = o,
+				     .pre_seq = h->seq };
 		(void)sl_put(db, lane, &op);
 		if (h->flags & REC_F_BATCH_LAST)
 			break;

@@ -233,7 +233,6 @@ struct sl_key {
 	uint32_t len;
 };
 /* Head node and volatile-word helpers. */
-void sl_format_head(struct daxkv *db);
 /* Lock-free search: the node holding key, or NULL.  Caller is pinned. */
 struct sl_node *sl_find(struct daxkv *db, struct sl_key key);
 /* First node with key >= key (or > when strict); NULL at the end.  Pinned. */
@@ -259,7 +258,9 @@ struct sl_put {
 	const void *val;
 	uint32_t vlen;
 	int is_delete;
-	uint64_t pre_off;  /* a record already written and fenced (batch), or 0 */
+	uint64_t pre_off;  /* a record already written and fenced (batch), or 0;
+	                      then vlen and pre_seq describe it */
+	uint64_t pre_seq;
 	uint64_t pre_node; /* a node reserved for a new key (batch), or 0 */
 	unsigned pre_level;
 };
@@ -276,7 +277,6 @@ void sl_format_head(struct daxkv *db);
 void sl_settle(struct daxkv *db, unsigned lane, uint64_t off, bool was_alloc);
 /* Structural check (dkv_test_check); counts reachable nodes and their slots. */
 int sl_check(struct daxkv *db, char *msg, size_t cap, uint64_t *nodes, uint64_t *slots);
-bool sl_linked0(struct daxkv *db, struct sl_node *n);
 /* Whether a node's content can be trusted as a node (bounds, level, record). */
 bool sl_node_sane(struct daxkv *db, uint64_t off);
 

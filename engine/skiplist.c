@@ -210,13 +210,6 @@ struct sl_node *sl_seek_before(struct daxkv *db, const struct sl_key *key)
 	return pred == db->head ? NULL : pred;
 }
 
-bool sl_linked0(struct daxkv *db, struct sl_node *n)
-{
-	struct sl_node *preds[DKV_MAX_LEVEL], *succs[DKV_MAX_LEVEL];
-	find_full(db, sl_node_key(db, n), preds, succs);
-	return succs[0] == n;
-}
-
 /* ---- node content ---- */
 
 static void node_init(struct daxkv *db, struct sl_node *n, unsigned level, struct sl_key key,
@@ -254,22 +247,19 @@ bool sl_node_sane(struct daxkv *db, uint64_t off)
 
 /* ---- writers ---- */
 
-static uint64_t rsize_of(const struct daxkv *db, uint64_t loc)
-{
-	const struct rec_hdr *h = rec_at(db, loc & ~LOC_TOMB);
-	return rec_size(h->klen, h->vlen);
-}
-
+/* Appends op's record (or takes the batch's pre-written one); *size is its
+ * size, computed, not read back: an NT-written line is not in the cache. */
 static int write_rec(struct daxkv *db, unsigned lane, const struct sl_put *op, uint8_t type,
-		     uint64_t prev, uint64_t seq, uint64_t *off)
+		     uint64_t prev, uint64_t seq, uint64_t *off, uint64_t *size)
 {
+	uint32_t vlen = type == REC_DEL ? 0 : op->vlen;
+	*size = rec_size(op->key.len, vlen);
 	if (op->pre_off) {
 		*off = op->pre_off;
 		return 0;
 	}
-	uint32_t vlen = type == REC_DEL ? 0 : op->vlen;
 	uint64_t gen;
-	int rc = seg_reserve(db, lane, rec_size(op->key.len, vlen), false, off, &gen);
+	int rc = seg_reserve(db, lane, *size, false, off, &gen);
 	if (rc)
 		return rc;
 	struct rec_in r = { .type = type, .key = op->key.k, .klen = op->key.len,
@@ -310,13 +300,12 @@ static int insert_new(struct daxkv *db, unsigned lane, const struct sl_put *op,
 			return SL_RETRY;
 		}
 	}
-	uint64_t roff;
-	int rc = write_rec(db, lane, op, REC_PUT, 0, 0, &roff);
+	uint64_t roff, size;
+	int rc = write_rec(db, lane, op, REC_PUT, 0, 0, &roff, &size);
 	if (rc) {
 		unlock_all(&lk);
 		return rc;
 	}
-	uint64_t size = rsize_of(db, roff);
 	struct sl_node *n = dkv_ptr(db, noff);
 	node_init(db, n, level, op->key, roff, size);
 	for (unsigned l = 0; l < level; l++)
@@ -395,7 +384,7 @@ static int update_locked(struct daxkv *db, unsigned lane, const struct sl_put *o
 		goto out;
 	}
 	if (op->is_delete) {
-		seq = op->pre_off ? rec_at(db, op->pre_off)->seq : dkv_next_seq(db, 1);
+		seq = op->pre_off ? op->pre_seq : dkv_next_seq(db, 1);
 		if (dkv_snap_allows_unlink(db, seq)) {
 			/* No snapshot needs the old version: unlink now.  The index is
 			 * the truth, so no record is needed (and a full pool still
@@ -407,11 +396,11 @@ static int update_locked(struct daxkv *db, unsigned lane, const struct sl_put *o
 			goto out; /* stays MARKED: it is gone */
 		}
 	}
+	uint64_t size;
 	rc = write_rec(db, lane, op, op->is_delete ? REC_DEL : REC_PUT, old & ~LOC_TOMB, seq,
-		       &roff);
+		       &roff, &size);
 	if (rc)
 		goto out;
-	uint64_t size = rsize_of(db, roff);
 	pm_fence(); /* PERSIST(1): the record is durable before the node points at it. */
 	n->rsize8 = (uint32_t)(size >> 3);
 	atomic_store_explicit((_Atomic uint64_t *)&n->loc, roff | (op->is_delete ? LOC_TOMB : 0),
