@@ -175,8 +175,9 @@ static int do_put(daxkv *db, const void *key, size_t klen, const void *val, size
 	int rc = check_write(db, key, klen, val, vlen);
 	if (rc)
 		return rc;
-	struct sl_put op = { .key = { key, (uint32_t)klen }, .val = val, .vlen = (uint32_t)vlen,
-			     .is_delete = is_delete };
+	/* A zero-length value may come as NULL: give the codec a valid pointer. */
+	struct sl_put op = { .key = { key, (uint32_t)klen }, .val = val ? val : "",
+			     .vlen = (uint32_t)vlen, .is_delete = is_delete };
 	unsigned lane = dkv_lane_enter(db);
 	rc = sl_put(db, lane, &op);
 	dkv_lane_exit(db, lane);
@@ -185,14 +186,12 @@ static int do_put(daxkv *db, const void *key, size_t klen, const void *val, size
 
 DAXKV_API int daxkv_put(daxkv *db, const void *key, size_t klen, const void *val, size_t vlen)
 {
-	if (!val && vlen)
-		return dkv_err(DAXKV_EINVAL, "value is NULL with length %zu", vlen);
-	return do_put(db, key, klen, val ? val : "", vlen, 0);
+	return do_put(db, key, klen, val, vlen, 0);
 }
 
 DAXKV_API int daxkv_delete(daxkv *db, const void *key, size_t klen)
 {
-	return do_put(db, key, klen, "", 0, 1);
+	return do_put(db, key, klen, NULL, 0, 1);
 }
 
 DAXKV_API int daxkv_get(daxkv *db, const void *key, size_t klen, void *buf, size_t cap,

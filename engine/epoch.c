@@ -113,21 +113,11 @@ void epoch_retire(struct daxkv *db, void (*fn)(struct daxkv *, uint64_t), uint64
 		size_t cap = db->cap_retired ? db->cap_retired * 2 : 256;
 		struct retired *r = realloc(db->retired, cap * sizeof(*r));
 		if (!r) {
-			/* Cannot defer: wait until no reader can hold it, then free. */
+			/* Out of memory: it can neither be deferred nor freed now (the
+			 * caller may itself be pinned).  It stays unusable -- a slot
+			 * quarantined, a segment off the free list -- until the store is
+			 * reopened; the media is right either way. */
 			pthread_mutex_unlock(&db->retire_mu);
-			uint64_t e = atomic_fetch_add(&g_epoch, 1);
-			for (;;) {
-				bool busy = false;
-				uint32_t hw = atomic_load(&g_hiwater);
-				for (uint32_t i = 0; i < hw; i++) {
-					uint64_t pe = atomic_load(&g_pins[i].epoch);
-					busy |= (pe != 0 && pe <= e);
-				}
-				if (!busy)
-					break;
-				sched_yield();
-			}
-			fn(db, arg);
 			return;
 		}
 		db->retired = r;
