@@ -19,6 +19,7 @@
 #include "engine/format.h"
 #include "pmem/persist.h"
 #include "pmem/pool.h"
+#include "pmem/util.h"
 
 #ifdef DAXKV_DEBUG
 #define DAXKV_ASSERT(x) DAXKV_VERIFY(x)
@@ -36,12 +37,6 @@
 #define DKV_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define DKV_CACHE_ALIGNED __attribute__((aligned(64)))
 
-/* ---- util.c ---- */
-int dkv_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void dkv_clear_err(void);
-_Noreturn void dkv_verify_fail(const char *what, const char *file, int line);
-uint32_t dkv_crc(uint32_t seed, const void *buf, size_t len);
-uint64_t dkv_now_ns(void);
 
 /* ---- DRAM state ---- */
 struct dkv_seg {

@@ -19,7 +19,7 @@
 /* Per-thread counters of persistence calls since the thread started. */
 struct pm_counters {
 	uint64_t flushes; /* pm_flush + pm_set_nodrain calls (each may cover lines) */
-	uint64_t fences;  /* pm_fence calls, including those inside pm_persist / pm_copy_persist */
+	uint64_t fences;  /* pm_fence calls, including the one inside pm_persist */
 	uint64_t nt_bytes; /* bytes written with non-temporal copies */
 };
 

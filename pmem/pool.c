@@ -7,6 +7,7 @@
  * refused: flushes there would not make data durable (DESIGN.md §2).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <libpmem.h>
 #include <string.h>
@@ -15,8 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine/internal.h"
+#include "daxkv.h"
+#include "pmem/persist.h"
 #include "pmem/pool.h"
+#include "pmem/util.h"
 
 static int lock_fd(int fd, int read_only, const char *path)
 {
@@ -119,7 +122,7 @@ int pool_open(const char *path, int read_only, int allow_nonpmem, struct pool *p
 		rc = dkv_err(DAXKV_EIO, "stat %s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < POOL_HDR_SIZE + DKV_SEG_BASE) {
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < POOL_HDR_SIZE) {
 		rc = dkv_err(DAXKV_EVERSION, "%s is not a daxkv pool (too small)", path);
 		goto out;
 	}

@@ -1,0 +1,18 @@
+/*
+ * util.h -- helpers every layer uses (pmem/ and engine/ alike).
+ */
+#ifndef DAXKV_UTIL_H
+#define DAXKV_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Sets the calling thread's error detail (daxkv_errmsg) and returns code. */
+int dkv_err(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void dkv_clear_err(void);
+_Noreturn void dkv_verify_fail(const char *what, const char *file, int line);
+/* CRC32C (ISA-L crc32_iscsi) of buf, continuing from seed. */
+uint32_t dkv_crc(uint32_t seed, const void *buf, size_t len);
+uint64_t dkv_now_ns(void);
+
+#endif
