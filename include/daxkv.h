@@ -75,8 +75,8 @@ DAXKV_API void daxkv_options_init(daxkv_options *opt);
  */
 DAXKV_API int daxkv_open(const char *path, const daxkv_options *opt, daxkv **out);
 
-/* Closes the store, marking a clean shutdown.  NULL is a no-op.  Returns DAXKV_OK,
- * or EIO when the final persist failed (the data acknowledged before stays durable).
+/* Closes the store, marking a clean shutdown.  NULL is a no-op.  Returns DAXKV_OK
+ * (flushes on DAX cannot fail; the code is kept for backends that can).
  * No other thread may use db, its iterators or batches during or after the call. */
 DAXKV_API int daxkv_close(daxkv *db);
 

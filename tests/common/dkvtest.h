@@ -376,6 +376,48 @@ static inline daxkv_options dkvt_opts(uint64_t pool_bytes, uint64_t seg_bytes, i
 
 #define DKVT_MIB (1024ull * 1024)
 
+/* Opens the store at path (pool/seg bytes, no background GC); NULL (the
+ * reason on stderr) on failure. */
+static inline daxkv *dkvt_open_store(const char *path, uint64_t pool, uint64_t seg, int create,
+				     int read_only)
+{
+	daxkv_options o = dkvt_opts(pool, seg, create, 0);
+	o.read_only = read_only;
+	daxkv *db = NULL;
+	int rc = daxkv_open(path, &o, &db);
+	if (rc != DAXKV_OK) {
+		fprintf(stderr, "daxkv_open(%s): %s (%s)\n", path, daxkv_strerror(rc),
+			daxkv_errmsg());
+		return NULL;
+	}
+	return db;
+}
+
+/* Creates a store at a fresh /dev/shm/daxkv-test-<pid>-<tag>, written to path. */
+static inline daxkv *dkvt_fresh_store(char *path, size_t cap, const char *tag, uint64_t pool,
+				      uint64_t seg)
+{
+	dkvt_path(path, cap, tag);
+	dkvt_remove(path);
+	return dkvt_open_store(path, pool, seg, 1, 0);
+}
+
+/* Closes db (asserting OK) and removes its pool file. */
+static inline void dkvt_close_remove(daxkv *db, const char *path)
+{
+	CU_ASSERT_EQUAL(daxkv_close(db), DAXKV_OK);
+	dkvt_remove(path);
+}
+
+/* Waits for child pid: its wait status, or -1 (fork or wait failed). */
+static inline int dkvt_wait(pid_t pid)
+{
+	int status;
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return status;
+}
+
 /* ---- CUnit runner -------------------------------------------------------- */
 
 struct dkvt_test {

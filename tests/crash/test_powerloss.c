@@ -237,12 +237,7 @@ static int run_child(uint64_t k)
 	pid_t pid = fork();
 	if (pid == 0)
 		child_run(k);
-	if (pid < 0)
-		return -1;
-	int status;
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return status;
+	return dkvt_wait(pid);
 }
 
 /* ---- verification -------------------------------------------------------------- */

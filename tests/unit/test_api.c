@@ -27,23 +27,13 @@ extern char **environ;
 
 static daxkv *open_path(const char *path, uint64_t pool, uint64_t seg, int create, int ro)
 {
-	daxkv_options o = dkvt_opts(pool, seg, create, 0);
-	o.read_only = ro;
-	daxkv *db = NULL;
-	int rc = daxkv_open(path, &o, &db);
-	if (rc != DAXKV_OK) {
-		fprintf(stderr, "daxkv_open(%s): %s (%s)\n", path, daxkv_strerror(rc), daxkv_errmsg());
-		return NULL;
-	}
-	return db;
+	return dkvt_open_store(path, pool, seg, create, ro);
 }
 
 /* A fresh store at /dev/shm/daxkv-test-<pid>-<tag>. */
 static daxkv *fresh(const char *tag, char *path, size_t cap, uint64_t pool, uint64_t seg)
 {
-	dkvt_path(path, cap, tag);
-	dkvt_remove(path);
-	return open_path(path, pool, seg, 1, 0);
+	return dkvt_fresh_store(path, cap, tag, pool, seg);
 }
 
 static int put_s(daxkv *db, const char *k, const char *v)
@@ -127,12 +117,7 @@ static int spawn_self(char *const args[], int strip_force)
 		_exit(127);
 	}
 	free(envp);
-	if (pid < 0)
-		return -1;
-	int status;
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return status;
+	return dkvt_wait(pid);
 }
 
 static int exited_ok(int status)

@@ -24,21 +24,12 @@ static char g_path[256];
 /* A fresh 16 MiB store with 1 MiB segments, no background GC. */
 static struct daxkv *fresh(const char *tag)
 {
-	dkvt_path(g_path, sizeof(g_path), tag);
-	dkvt_remove(g_path);
-	daxkv_options o = dkvt_opts(POOL16, SEG1, 1, 0);
-	daxkv *db = NULL;
-	int rc = daxkv_open(g_path, &o, &db);
-	if (rc != DAXKV_OK)
-		fprintf(stderr, "daxkv_open(%s): %s (%s)\n", g_path, daxkv_strerror(rc),
-			daxkv_errmsg());
-	return db;
+	return dkvt_fresh_store(g_path, sizeof(g_path), tag, POOL16, SEG1);
 }
 
 static void done(struct daxkv *db)
 {
-	CU_ASSERT_EQUAL(daxkv_close(db), DAXKV_OK);
-	dkvt_remove(g_path);
+	dkvt_close_remove(db, g_path);
 }
 
 /* Reserves len bytes in the calling thread's lane; 0 on failure. */

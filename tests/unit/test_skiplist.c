@@ -24,25 +24,17 @@
 
 static char g_path[256];
 
+/* With create, a fresh store for tag; else reopen the last one. */
 static struct daxkv *open_store(const char *tag, int create)
 {
-	if (create) {
-		dkvt_path(g_path, sizeof(g_path), tag);
-		dkvt_remove(g_path);
-	}
-	daxkv_options o = dkvt_opts(POOL16, SEG1, create, 0);
-	daxkv *db = NULL;
-	int rc = daxkv_open(g_path, &o, &db);
-	if (rc != DAXKV_OK)
-		fprintf(stderr, "daxkv_open(%s): %s (%s)\n", g_path, daxkv_strerror(rc),
-			daxkv_errmsg());
-	return db;
+	if (create)
+		return dkvt_fresh_store(g_path, sizeof(g_path), tag, POOL16, SEG1);
+	return dkvt_open_store(g_path, POOL16, SEG1, 0, 0);
 }
 
 static void done(struct daxkv *db)
 {
-	CU_ASSERT_EQUAL(daxkv_close(db), DAXKV_OK);
-	dkvt_remove(g_path);
+	dkvt_close_remove(db, g_path);
 }
 
 /* ---- a key model ------------------------------------------------------------- */
