@@ -206,6 +206,8 @@ uint64_t seg_max_record(const struct daxkv *db);
 
 /* ---- nodealloc.c ---- */
 int na_init(struct daxkv *db);
+/* Zeroes a segment's node bitmap (flushed, no fence): before it becomes NODE. */
+void na_format(struct daxkv *db, uint32_t id);
 void na_fini(struct daxkv *db);
 /* Reserves slots for a node of level levels (DRAM only).  0 or ENOSPC. */
 int na_reserve(struct daxkv *db, unsigned level, uint64_t *off);

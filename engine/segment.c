@@ -83,8 +83,7 @@ int seg_take(struct daxkv *db, unsigned state, unsigned lane, bool for_gc)
 	h->live_bytes = 0;
 	pm_flush(h, sizeof(*h));
 	if (state == SEG_NODE)
-		pm_set_nodrain((char *)h + sizeof(*h), 0, SEG_DATA_OFF - sizeof(*h) +
-			       (db->seg_size / DKV_LINE + 7) / 8);
+		na_format(db, id);
 	pm_fence();
 	s->gen = gen;
 	s->owner = lane;
