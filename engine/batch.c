@@ -250,6 +250,8 @@ DAXKV_API int daxkv_write(daxkv *db, daxkv_batch *b)
 		goto out;
 	}
 	size_t n = collapse(b, idx), np = 0;
+	unsigned tries = 0;
+again:
 	dkv_lanes_lock_all(db);
 	/* No snapshot may be taken mid-batch: an iterator created now would
 	 * see some of its keys new and others old (lock order: lanes, snap_mu). */
@@ -274,6 +276,9 @@ unlock:
 	epoch_unpin();
 	pthread_mutex_unlock(&db->snap_mu);
 	dkv_lanes_unlock_all(db);
+	/* Full before anything was written: wait for background GC, as puts do. */
+	if (rc == DAXKV_ENOSPC && tries++ < 64 && gc_wait_space(db))
+		goto again;
 out:
 	free(idx);
 	free(p);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/internal.h"
@@ -108,7 +109,7 @@ void dkv_purge_later(struct daxkv *db, uint64_t node_off)
 	pthread_mutex_unlock(&db->purge_mu);
 }
 
-void dkv_purge_run(struct daxkv *db)
+void dkv_purge_run(struct daxkv *db, int lane)
 {
 	pthread_mutex_lock(&db->purge_mu);
 	uint64_t *list = db->purge;
@@ -120,11 +121,13 @@ void dkv_purge_run(struct daxkv *db)
 		free(list);
 		return;
 	}
-	unsigned lane = dkv_lane_enter(db);
+	unsigned l = lane >= 0 ? (unsigned)lane : dkv_lane_enter(db);
+	if (lane >= 0)
+		pthread_mutex_lock(&db->lanes[l].mu);
 	for (size_t i = 0; i < n; i++)
-		if (sl_purge(db, lane, list[i]) == DAXKV_EBUSY)
+		if (sl_purge(db, l, list[i]) == DAXKV_EBUSY)
 			dkv_purge_later(db, list[i]);
-	dkv_lane_exit(db, lane);
+	dkv_lane_exit(db, l);
 	free(list);
 }
 
@@ -178,10 +181,15 @@ static int do_put(daxkv *db, const void *key, size_t klen, const void *val, size
 	/* A zero-length value may come as NULL: give the codec a valid pointer. */
 	struct sl_put op = { .key = { key, (uint32_t)klen }, .val = val ? val : "",
 			     .vlen = (uint32_t)vlen, .is_delete = is_delete };
-	unsigned lane = dkv_lane_enter(db);
-	rc = sl_put(db, lane, &op);
-	dkv_lane_exit(db, lane);
-	return rc;
+	for (unsigned tries = 0;; tries++) {
+		unsigned lane = dkv_lane_enter(db);
+		rc = sl_put(db, lane, &op);
+		dkv_lane_exit(db, lane);
+		/* Full: background GC may free space; wait for it rather than fail
+		 * while it makes progress (bounded: a pool of live data fails). */
+		if (rc != DAXKV_ENOSPC || tries == 64 || !gc_wait_space(db))
+			return rc;
+	}
 }
 
 DAXKV_API int daxkv_put(daxkv *db, const void *key, size_t klen, const void *val, size_t vlen)
@@ -260,22 +268,27 @@ DAXKV_API int daxkv_stats_get(daxkv *db, daxkv_stats *st)
 	for (uint32_t i = 0; i < db->nsegs; i++) {
 		struct dkv_seg *s = &db->segs[i];
 		uint32_t state = atomic_load(&s->state);
-		if (state == SEG_FREE) {
-			st->segments_free++;
-			continue;
-		}
-		st->segments_used++;
-		if (state == SEG_NODE)
+		if (state == SEG_FREE || state == SEG_NODE)
 			continue;
 		int64_t live = atomic_load(&s->live);
 		uint64_t used = atomic_load(&s->tail) - SEG_DATA_OFF;
 		st->live_bytes += live > 0 ? (uint64_t)live : 0;
 		st->dead_bytes += used - (live > 0 ? (uint64_t)live : 0);
 	}
+	/* Free = reusable now: a segment GC freed stays out of the count until
+	 * no reader, iterator or snapshot can still see it. */
+	st->segments_free = seg_free_count(db);
+	st->segments_used = db->nsegs - st->segments_free;
 	st->capacity_bytes = (uint64_t)db->nsegs * seg_max_record(db);
 	st->gc_runs = atomic_load(&db->gc_runs);
 	st->gc_bytes_moved = atomic_load(&db->gc_bytes_moved);
 	st->backend = DAXKV_BACKEND_DAX;
+	st->segment_size = db->seg_size;
+	st->bytes_written = db->written_base;
+	for (unsigned l = 0; l < DKV_LANES; l++)
+		st->bytes_written += atomic_load_explicit(&db->lanes[l].written,
+							  memory_order_relaxed);
+	st->gc_passes = atomic_load(&db->gc_passes);
 	return 0;
 }
 
@@ -368,6 +381,8 @@ static int attach(struct daxkv *db)
 	db->reserve = 1;
 	atomic_store(&db->gc_runs, db->sb->gc_runs);
 	atomic_store(&db->gc_bytes_moved, db->sb->gc_bytes_moved);
+	atomic_store(&db->gc_passes, db->sb->gc_passes);
+	db->written_base = db->sb->bytes_written;
 	if (db->was_clean) {
 		atomic_store(&db->lanes[0].keys, (int64_t)db->sb->keys);
 		return 0;
@@ -389,6 +404,9 @@ static void db_free(struct daxkv *db)
 	pthread_mutex_destroy(&db->retire_mu);
 	pthread_mutex_destroy(&db->snap_mu);
 	pthread_mutex_destroy(&db->purge_mu);
+	pthread_mutex_destroy(&db->gc_mu);
+	pthread_cond_destroy(&db->gc_cv);
+	pthread_cond_destroy(&db->gc_done_cv);
 	free(db->retired);
 	free(db->purge);
 	free(db);
@@ -408,6 +426,13 @@ static struct daxkv *db_alloc(void)
 	pthread_mutex_init(&db->retire_mu, NULL);
 	pthread_mutex_init(&db->snap_mu, NULL);
 	pthread_mutex_init(&db->purge_mu, NULL);
+	pthread_mutex_init(&db->gc_mu, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* GC's timed waits */
+	pthread_cond_init(&db->gc_cv, &ca);
+	pthread_cond_init(&db->gc_done_cv, &ca);
+	pthread_condattr_destroy(&ca);
 	db->pool.fd = -1;
 	atomic_store(&db->min_snap, UINT64_MAX);
 	return db;
@@ -431,11 +456,15 @@ DAXKV_API int daxkv_open(const char *path, const daxkv_options *opt, daxkv **out
 		return dkv_err(DAXKV_EINVAL, "gc_ratio %g outside [0, 1]", opt->gc_ratio);
 	if (opt->create && opt->read_only)
 		return dkv_err(DAXKV_EINVAL, "create and read_only together");
+	if (opt->gc_policy < DAXKV_GC_DEFAULT || opt->gc_policy > DAXKV_GC_RATIO)
+		return dkv_err(DAXKV_EINVAL, "unknown gc_policy %d", opt->gc_policy);
 	struct daxkv *db = db_alloc();
 	if (!db)
 		return dkv_err(DAXKV_ENOMEM, "out of memory");
 	db->read_only = opt->read_only != 0;
 	db->gc_ratio = opt->gc_ratio > 0 ? opt->gc_ratio : 0.5;
+	db->gc_policy = opt->gc_policy ? opt->gc_policy : DAXKV_GC_COST_BENEFIT;
+	db->gc_rate = opt->gc_rate ? opt->gc_rate : DKV_GC_RATE_DEFAULT;
 	int rc = pool_open(path, db->read_only, 0, &db->pool);
 	if (rc == DAXKV_ENOTFOUND && opt->create) {
 		if (access(path, F_OK) == 0)
@@ -446,6 +475,8 @@ DAXKV_API int daxkv_open(const char *path, const daxkv_options *opt, daxkv **out
 	}
 	if (!rc)
 		rc = attach(db);
+	if (!rc && !db->read_only && opt->gc_background)
+		rc = gc_start(db);
 	if (rc) {
 		db_free(db);
 		return rc;
@@ -474,6 +505,11 @@ static void persist_summaries(struct daxkv *db)
 	db->sb->keys = keys > 0 ? (uint64_t)keys : 0;
 	db->sb->gc_runs = atomic_load(&db->gc_runs);
 	db->sb->gc_bytes_moved = atomic_load(&db->gc_bytes_moved);
+	db->sb->gc_passes = atomic_load(&db->gc_passes);
+	uint64_t w = db->written_base;
+	for (unsigned l = 0; l < DKV_LANES; l++)
+		w += atomic_load(&db->lanes[l].written);
+	db->sb->bytes_written = w;
 	pm_persist(db->sb, sizeof(*db->sb));
 	db->sb->clean = 1; /* PERSIST(D2): after every summary above is durable */
 	pm_persist(&db->sb->clean, 8);
@@ -483,8 +519,9 @@ DAXKV_API int daxkv_close(daxkv *db)
 {
 	if (!db)
 		return 0;
+	gc_stop(db); /* no pass runs from here on */
 	if (!db->read_only && !atomic_load(&db->broken)) {
-		dkv_purge_run(db);
+		dkv_purge_run(db, -1);
 		persist_summaries(db); /* flushes and fences cannot fail on DAX */
 	}
 	epoch_drain(db); /* DRAM only: quarantined slots and segments */

@@ -38,7 +38,8 @@ struct sb_state {
 	uint64_t keys;      /* live keys at the last clean close */
 	uint64_t gc_runs;
 	uint64_t gc_bytes_moved;
-	uint64_t pad[2];
+	uint64_t bytes_written; /* record bytes appended, at the last clean close */
+	uint64_t gc_passes;
 };
 _Static_assert(sizeof(struct sb_state) == 64, "sb_state is one line");
 
@@ -76,7 +77,8 @@ struct seg_hdr {
 	uint64_t tail;       /* log: end of records (exact when sealed, a lower
 	                        bound while active) */
 	uint64_t live_bytes; /* at the last clean close */
-	uint64_t pad[4];
+	uint64_t age_seq;    /* sealed: the newest data it holds (seq), GC's age */
+	uint64_t pad[3];
 };
 _Static_assert(sizeof(struct seg_hdr) == 64, "seg_hdr is one line");
 #define SEG_DATA_OFF 256u /* first record of a log segment */

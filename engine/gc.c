@@ -1,25 +1,69 @@
 /*
- * gc.c -- garbage collection of log segments (rosedb's discard-ratio scheme,
- * seed 001): sealed segments whose dead share is at least gc_ratio are
- * victims; a record is live iff the index points at exactly its location;
- * live records are copied to the GC lane's segment and the index repointed;
- * the emptied segment is freed once no reader can still hold it.
+ * gc.c -- online garbage collection of log segments.
  *
- * This pass holds every lane (writers pause; readers go on).  The online
- * version (issue 3) swings the index with a CAS instead.
+ * rosedb's discard-ratio GC (seed 001) made online and crash-safe:
+ *  - accounting: every segment's live bytes (records the index points at)
+ *    move with each insert, overwrite, delete, batch and relocation, so its
+ *    dead bytes are tail - live; DRAM only, recounted from the index after a
+ *    crash (dkv_recount) and saved at a clean close;
+ *  - victims: sealed segments only (never one a lane appends to).  Two
+ *    policies (DAXKV_GC_*):
+ *      RATIO         rosedb's getCCL: every segment whose dead share is at
+ *                    least gc_ratio, oldest first, whenever there is one;
+ *      COST_BENEFIT  the LFS cleaner's rank (Rosenblum and Ousterhout, "The
+ *                    Design and Implementation of a Log-Structured File
+ *                    System", SOSP 1991): benefit/cost = (1 - u) * age /
+ *                    (1 + u), u the live share, age the time (in seqs) since
+ *                    the newest data in it was written.  Run when free space
+ *                    falls under a target, best first, until it is back
+ *                    above: segments are left to die further first, which
+ *                    is what cuts the bytes copied (docs/BENCHMARKS.md has
+ *                    both on the same trace).  Pacman (Wang et al., ATC
+ *                    2022) makes the same point for pmem KV logs;
+ *    a segment with nothing live is freed by either policy without copying.
+ *  - relocation: a record is live iff the index points at exactly its
+ *    location; live records are copied to the GC lane's segment (its own,
+ *    so survivors -- cold data -- are kept apart from fresh writes), then the
+ *    index is swung from the old location to the new one under the node's
+ *    lock (sl_repoint): a writer that changed the node first wins and the
+ *    copy is garbage;
+ *  - reclamation: an emptied victim is marked free on media and returns to
+ *    the free list after the epoch grace period, so readers, iterators and
+ *    snapshots that may still read it (old versions via record.prev) finish
+ *    first.
+ *
+ * Foreground writes and reads go on throughout.  The pass takes the GC lane
+ * (not the writers') a group of records at a time; batches take every lane,
+ * so a batch's records, written before the index points at them, are never
+ * judged dead mid-batch.
+ *
+ * Tombstones: deletes normally unlink their node and write no record (the
+ * index is the truth, DESIGN.md §4), so no older version can resurface from
+ * the log after a crash.  A tombstone record exists only while a snapshot
+ * needs the older version; GC drops it (unlinking the node) once no
+ * snapshot does, and copies it otherwise.
  *
  * Durability invariants:
  *  PERSIST(G1): copies are durable (one fence per group) before the index
  *               points at them.
- *  PERSIST(G2): repoints are durable (one fence) before the victim is marked
- *               free; a crash in between leaves the victim sealed and the
- *               next pass redoes it, the first copies becoming dead bytes.
+ *  PERSIST(G2): repoints are durable (one fence per group) before the victim
+ *               is marked free; a crash in between leaves the victim sealed
+ *               and a later pass redoes it, the first copies becoming dead
+ *               bytes in the GC segment.
  */
+#include <float.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "engine/internal.h"
 
 #define GC_GROUP 64
+#define GC_POLL_NS (20ull * 1000 * 1000)    /* background wake-up period */
+#define GC_NAP_MAX_NS (10ull * 1000 * 1000) /* longest rate-limit sleep */
+#define GC_WAIT_NS (2ull * 1000 * 1000 * 1000) /* a writer waits at most this */
+#define GC_CB_MIN_DEAD 0.0625 /* cost-benefit: not worth copying 15/16 to free 1/16 */
+
+enum gc_mode { GC_DEMAND, GC_BACKGROUND };
 
 struct moved {
 	struct sl_node *n;
@@ -28,111 +72,271 @@ struct moved {
 
 struct gc_ctx {
 	struct daxkv *db;
+	enum gc_mode mode;
 	struct moved m[GC_GROUP];
 	unsigned nm;
+	uint64_t copied; /* bytes copied this pass: the rate limit's meter */
+	uint64_t t0_ns;
 };
+
+struct cand {
+	uint32_t id;
+	double score;
+};
+
+/* ---- policy ---- */
+
+/* Free segments the background thread keeps in hand: about a tenth of the
+ * pool, and a few more than the reserve in small pools. */
+static uint32_t free_target(const struct daxkv *db)
+{
+	uint32_t t = db->nsegs / 10;
+	return t < db->reserve + 3 ? db->reserve + 3 : t;
+}
+
+/* Writers are (about to be) refused space: no rate limit, no early stop. */
+static bool gc_urgent(struct daxkv *db)
+{
+	return atomic_load(&db->gc_waiters) > 0 || seg_free_count(db) <= db->reserve + 1;
+}
+
+static int cand_cmp(const void *a, const void *b)
+{
+	double x = ((const struct cand *)a)->score, y = ((const struct cand *)b)->score;
+	return (x < y) - (x > y); /* best first */
+}
+
+/* Scores segment s, or returns false when it is no victim now. */
+static bool rank(struct daxkv *db, const struct dkv_seg *s, enum gc_mode mode, bool pressure,
+		 uint64_t now, double *score)
+{
+	uint64_t used = atomic_load(&s->tail) - SEG_DATA_OFF;
+	int64_t lv = atomic_load(&s->live);
+	uint64_t live = lv > 0 ? (uint64_t)lv : 0;
+	if (live == 0) {
+		*score = DBL_MAX; /* nothing to copy: free it */
+		return true;
+	}
+	double u = live >= used ? 1.0 : (double)live / (double)used;
+	uint64_t age_seq = atomic_load(&s->age_seq);
+	if (db->gc_policy == DAXKV_GC_RATIO) {
+		*score = -(double)age_seq; /* oldest first */
+		return 1 - u >= db->gc_ratio;
+	}
+	if (mode == GC_DEMAND) {
+		if (1 - u < db->gc_ratio)
+			return false;
+	} else if (!pressure || 1 - u < GC_CB_MIN_DEAD) {
+		return false;
+	}
+	double age = (double)(now > age_seq ? now - age_seq : 0) + 1;
+	*score = (1 - u) * age / (1 + u);
+	return true;
+}
+
+static size_t pick(struct daxkv *db, enum gc_mode mode, bool pressure, struct cand *c)
+{
+	uint64_t now = atomic_load(&db->seq);
+	size_t n = 0;
+	for (uint32_t id = 0; id < db->nsegs; id++) {
+		const struct dkv_seg *s = &db->segs[id];
+		if (atomic_load(&s->state) != SEG_SEALED || atomic_load(&s->gc_skip))
+			continue;
+		double score;
+		if (rank(db, s, mode, pressure, now, &score))
+			c[n++] = (struct cand){ id, score };
+	}
+	qsort(c, n, sizeof(*c), cand_cmp);
+	return n;
+}
+
+/* ---- relocation ---- */
+
+/* *ts = CLOCK_MONOTONIC now + ns (the clock of the GC condition variables). */
+static void deadline(struct timespec *ts, uint64_t ns)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	uint64_t t = (uint64_t)ts->tv_nsec + ns;
+	ts->tv_sec += (time_t)(t / 1000000000ull);
+	ts->tv_nsec = (long)(t % 1000000000ull);
+}
 
 static void gc_publish(struct gc_ctx *g)
 {
+	struct daxkv *db = g->db;
 	if (!g->nm)
 		return;
 	pm_fence(); /* PERSIST(G1) */
 	for (unsigned i = 0; i < g->nm; i++) {
-		sl_repoint_excl(g->db, g->m[i].n, g->m[i].to);
-		seg_live_add(g->db, g->m[i].to, (int64_t)g->m[i].size);
-		seg_live_add(g->db, g->m[i].from, -(int64_t)g->m[i].size);
-		atomic_fetch_add(&g->db->gc_bytes_moved, g->m[i].size);
+		const struct moved *m = &g->m[i];
+		if (!sl_repoint(db, m->n, m->from, m->to))
+			continue; /* a writer won: the copy is dead */
+		seg_live_add(db, m->to, (int64_t)m->size);
+		seg_live_add(db, m->from, -(int64_t)m->size);
+		atomic_fetch_add(&db->gc_bytes_moved, m->size);
 	}
 	pm_fence(); /* PERSIST(G2) */
 	g->nm = 0;
 }
 
+/* Scans records from *off on, copying the live ones, until a group is full
+ * or the segment ends.  Caller holds the GC lane and is pinned. */
+static int gc_group(struct gc_ctx *g, uint32_t id, uint64_t *off, uint64_t end)
+{
+	struct daxkv *db = g->db;
+	uint64_t gen = db->segs[id].gen, sz;
+	while (*off < end && g->nm < GC_GROUP) {
+		uint64_t o = *off;
+		if (rec_check(db, o, gen, end, &sz))
+			return dkv_err(DAXKV_ECORRUPT, "segment %u: damaged record at %llu; "
+				       "segment kept", id,
+				       (unsigned long long)(o - dkv_seg_start(db, id)));
+		*off += sz;
+		const struct rec_hdr *h = rec_at(db, o);
+		struct sl_node *n = sl_find(db, (struct sl_key){ rec_key(h), h->klen });
+		uint64_t loc = n ? sl_loc(n) : LOC_TOMB;
+		if ((loc & ~LOC_TOMB) != o)
+			continue; /* dead */
+		if ((loc & LOC_TOMB) && sl_purge(db, DKV_GC_LANE, dkv_off(db, n)) == 0)
+			continue; /* a tombstone no snapshot needs any more */
+		uint64_t to, tgen;
+		int rc = seg_reserve(db, DKV_GC_LANE, sz, true, &to, &tgen);
+		if (rc)
+			return rc;
+		rec_copy(db, to, tgen, o);
+		struct dkv_seg *ds = &db->segs[dkv_seg_of(db, to)];
+		if (h->seq > atomic_load(&ds->age_seq))
+			atomic_store(&ds->age_seq, h->seq); /* only GC writes it while active */
+		g->m[g->nm++] = (struct moved){ n, o, to, sz };
+		g->copied += sz;
+	}
+	return 0;
+}
+
+/* Background passes keep to gc_rate bytes copied per second unless writers
+ * are short of space. */
+static void gc_throttle(struct gc_ctx *g)
+{
+	struct daxkv *db = g->db;
+	if (g->mode != GC_BACKGROUND || db->gc_rate == UINT64_MAX)
+		return;
+	while (!atomic_load(&db->gc_stop) && !gc_urgent(db)) {
+		uint64_t el = dkv_now_ns() - g->t0_ns;
+		uint64_t due = (uint64_t)((double)g->copied * 1e9 / (double)db->gc_rate);
+		if (due <= el)
+			return;
+		struct timespec ts;
+		deadline(&ts, due - el < GC_NAP_MAX_NS ? due - el : GC_NAP_MAX_NS);
+		pthread_mutex_lock(&db->gc_mu);
+		if (!db->gc_kick)
+			pthread_cond_timedwait(&db->gc_cv, &db->gc_mu, &ts);
+		pthread_mutex_unlock(&db->gc_mu);
+	}
+}
+
+/* 0 (victim freed), 1 (stopped: close), or an error (victim kept). */
 static int gc_segment(struct gc_ctx *g, uint32_t id)
 {
 	struct daxkv *db = g->db;
+	struct dkv_lane *gl = &db->lanes[DKV_GC_LANE];
 	uint64_t start = dkv_seg_start(db, id), end = start + atomic_load(&db->segs[id].tail);
-	uint64_t gen = db->segs[id].gen, sz;
-	for (uint64_t off = start + SEG_DATA_OFF; off < end; off += sz) {
-		if (rec_check(db, off, gen, end, &sz))
-			return dkv_err(DAXKV_ECORRUPT, "segment %u: damaged record at %llu; "
-				       "segment kept", id, (unsigned long long)(off - start));
-		const struct rec_hdr *h = rec_at(db, off);
-		struct sl_node *n = sl_find(db, (struct sl_key){ rec_key(h), h->klen });
-		if (!n || (sl_loc(n) & ~LOC_TOMB) != off)
-			continue; /* dead */
-		if ((sl_loc(n) & LOC_TOMB) && sl_purge(db, DKV_GC_LANE, dkv_off(db, n)) == 0)
-			continue; /* a tombstone nobody needs any more */
-		uint64_t to, tgen;
-		int rc = seg_reserve(db, DKV_GC_LANE, sz, true, &to, &tgen);
-		if (rc) {
-			gc_publish(g);
-			return rc;
-		}
-		rec_copy(db, to, tgen, off);
-		g->m[g->nm++] = (struct moved){ n, off, to, sz };
-		if (g->nm == GC_GROUP)
-			gc_publish(g);
+	uint64_t off = start + SEG_DATA_OFF;
+	int rc = 0;
+	while (!rc && off < end) {
+		if (atomic_load(&db->gc_stop))
+			return 1;
+		pthread_mutex_lock(&gl->mu);
+		epoch_pin();
+		rc = gc_group(g, id, &off, end);
+		gc_publish(g);
+		epoch_unpin();
+		pthread_mutex_unlock(&gl->mu);
+		gc_throttle(g);
 	}
-	gc_publish(g);
-	seg_release(db, id);
+	if (rc == DAXKV_ECORRUPT)
+		atomic_store(&db->segs[id].gc_skip, 1); /* check/repair's business */
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&gl->mu);
+	DAXKV_ASSERT(atomic_load(&db->segs[id].live) == 0);
+	seg_release(db, id); /* PERSIST(G2) held for every group */
+	pthread_mutex_unlock(&gl->mu);
 	atomic_fetch_add(&db->gc_runs, 1);
 	return 0;
 }
 
-static int victims(struct daxkv *db, uint32_t *out)
+static void pass_ended(struct daxkv *db)
 {
-	int n = 0;
-	for (uint32_t id = 0; id < db->nsegs; id++) {
-		struct dkv_seg *s = &db->segs[id];
-		if (atomic_load(&s->state) != SEG_SEALED)
-			continue;
-		uint64_t used = atomic_load(&s->tail) - SEG_DATA_OFF;
-		int64_t live = atomic_load(&s->live);
-		uint64_t dead = used - (live > 0 ? (uint64_t)live : 0);
-		if (used == 0 || (double)dead >= db->gc_ratio * (double)used)
-			out[n++] = id;
-	}
-	return n;
+	atomic_store(&db->gc_running, 0);
+	pthread_mutex_lock(&db->gc_mu);
+	db->gc_ended++;
+	pthread_cond_broadcast(&db->gc_done_cv);
+	pthread_mutex_unlock(&db->gc_mu);
 }
 
-int dkv_gc_pass(struct daxkv *db)
+/* Frees victims in rank order; a background cost-benefit pass stops once
+ * free space is back above the target. */
+static int gc_victims(struct daxkv *db, enum gc_mode mode, const struct cand *c, size_t n)
 {
-	if (db->read_only)
+	struct gc_ctx *g = malloc(sizeof(*g));
+	if (!g)
+		return dkv_err(DAXKV_ENOMEM, "out of memory");
+	*g = (struct gc_ctx){ .db = db, .mode = mode, .t0_ns = dkv_now_ns() };
+	bool lazy = mode == GC_BACKGROUND && db->gc_policy == DAXKV_GC_COST_BENEFIT;
+	uint64_t runs0 = atomic_load(&db->gc_runs);
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (lazy && c[i].score != DBL_MAX && !gc_urgent(db) &&
+		    seg_free_count(db) > free_target(db))
+			break;
+		int r = gc_segment(g, c[i].id);
+		/* Freed victims become reusable once no reader holds them: the
+		 * next victim may need one to relocate into. */
+		epoch_reclaim(db);
+		if (r == 1)
+			break;
+		if (r && !rc)
+			rc = r;
+		if (r == DAXKV_ENOSPC)
+			break;
+	}
+	free(g);
+	if (rc == DAXKV_ENOSPC && atomic_load(&db->gc_runs) > runs0)
+		rc = 0; /* progress was made; the rest waits for the next pass */
+	return rc;
+}
+
+static int gc_pass(struct daxkv *db, enum gc_mode mode)
+{
+	if (db->read_only || atomic_load(&db->broken))
 		return dkv_err(DAXKV_EREADONLY, "store is read-only");
 	int z = 0;
 	if (!atomic_compare_exchange_strong(&db->gc_running, &z, 1))
 		return dkv_err(DAXKV_EBUSY, "a GC pass is already running");
 	if (atomic_load(&db->needs_recount))
 		dkv_recount(db);
-	dkv_purge_run(db);
-	uint32_t *v = malloc(db->nsegs * sizeof(*v));
+	dkv_purge_run(db, DKV_GC_LANE);
 	int rc = 0;
-	if (!v) {
+	struct cand *c = malloc(db->nsegs * sizeof(*c));
+	if (!c) {
 		rc = dkv_err(DAXKV_ENOMEM, "out of memory");
 		goto out;
 	}
-	dkv_lanes_lock_all(db);
-	struct gc_ctx g = { .db = db, .nm = 0 };
-	int n = victims(db, v);
-	uint64_t runs0 = atomic_load(&db->gc_runs);
-	for (int i = 0; i < n && rc != DAXKV_ENOSPC; i++) {
-		epoch_pin();
-		int r = gc_segment(&g, v[i]);
-		epoch_unpin();
-		/* Freed victims become reusable once no reader holds them: the
-		 * next victim may need one to relocate into. */
-		epoch_reclaim(db);
-		if (r && !rc)
-			rc = r;
+	size_t n = pick(db, mode, seg_free_count(db) < free_target(db), c);
+	if (n || mode == GC_DEMAND) {
+		atomic_fetch_add(&db->gc_passes, 1);
+		rc = gc_victims(db, mode, c, n);
 	}
-	dkv_lanes_unlock_all(db);
 	epoch_reclaim(db);
-	if (rc == DAXKV_ENOSPC && atomic_load(&db->gc_runs) > runs0)
-		rc = 0; /* progress was made; the rest waits for the next pass */
 out:
-	free(v);
-	atomic_store(&db->gc_running, 0);
-	return rc == DAXKV_ECORRUPT ? 0 : rc; /* damage is reported by check, GC goes on */
+	free(c);
+	pass_ended(db);
+	return rc == DAXKV_ECORRUPT ? 0 : rc; /* damage is reported by check; GC goes on */
+}
+
+int dkv_gc_pass(struct daxkv *db)
+{
+	return gc_pass(db, GC_DEMAND);
 }
 
 DAXKV_API int daxkv_gc(daxkv *db)
@@ -140,4 +344,72 @@ DAXKV_API int daxkv_gc(daxkv *db)
 	if (!db)
 		return dkv_err(DAXKV_EINVAL, "db is NULL");
 	return dkv_gc_pass(db);
+}
+
+/* ---- the background thread ---- */
+
+static void *gc_main(void *arg)
+{
+	struct daxkv *db = arg;
+	pthread_mutex_lock(&db->gc_mu);
+	while (!atomic_load(&db->gc_stop)) {
+		if (!db->gc_kick) {
+			struct timespec ts;
+			deadline(&ts, GC_POLL_NS);
+			pthread_cond_timedwait(&db->gc_cv, &db->gc_mu, &ts);
+		}
+		if (atomic_load(&db->gc_stop))
+			break;
+		db->gc_kick = 0;
+		pthread_mutex_unlock(&db->gc_mu);
+		(void)gc_pass(db, GC_BACKGROUND); /* EBUSY: a daxkv_gc() pass runs */
+		pthread_mutex_lock(&db->gc_mu);
+	}
+	pthread_mutex_unlock(&db->gc_mu);
+	return NULL;
+}
+
+int gc_start(struct daxkv *db)
+{
+	atomic_store(&db->gc_stop, 0);
+	int e = pthread_create(&db->gc_thread, NULL, gc_main, db);
+	if (e)
+		return dkv_err(DAXKV_ENOMEM, "cannot start the GC thread: %s", strerror(e));
+	pthread_setname_np(db->gc_thread, "daxkv-gc");
+	db->gc_thread_on = true;
+	return 0;
+}
+
+void gc_stop(struct daxkv *db)
+{
+	if (!db->gc_thread_on)
+		return;
+	pthread_mutex_lock(&db->gc_mu);
+	atomic_store(&db->gc_stop, 1);
+	pthread_cond_broadcast(&db->gc_cv);
+	pthread_cond_broadcast(&db->gc_done_cv);
+	pthread_mutex_unlock(&db->gc_mu);
+	pthread_join(db->gc_thread, NULL);
+	db->gc_thread_on = false;
+}
+
+bool gc_wait_space(struct daxkv *db)
+{
+	if (!db->gc_thread_on || atomic_load(&db->gc_stop))
+		return false;
+	struct timespec ts;
+	deadline(&ts, GC_WAIT_NS);
+	atomic_fetch_add(&db->gc_waiters, 1);
+	pthread_mutex_lock(&db->gc_mu);
+	/* A pass that starts after this request must end (one running now may
+	 * have picked its victims before our need). */
+	uint64_t want = db->gc_ended + 1 + (uint64_t)atomic_load(&db->gc_running);
+	db->gc_kick = 1;
+	pthread_cond_broadcast(&db->gc_cv);
+	int e = 0;
+	while (db->gc_ended < want && !atomic_load(&db->gc_stop) && e == 0)
+		e = pthread_cond_timedwait(&db->gc_done_cv, &db->gc_mu, &ts);
+	pthread_mutex_unlock(&db->gc_mu);
+	atomic_fetch_sub(&db->gc_waiters, 1);
+	return seg_free_count(db) > db->reserve;
 }

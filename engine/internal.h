@@ -45,6 +45,9 @@ struct dkv_seg {
 	uint64_t gen;           /* CRC seed of its records */
 	_Atomic uint64_t tail;  /* log: next append offset within the segment */
 	_Atomic int64_t live;   /* log: bytes of records the index points at */
+	_Atomic uint64_t age_seq; /* sealed: newest seq it holds (GC's age); GC lane:
+	                             newest seq copied so far */
+	_Atomic int gc_skip;    /* GC found damage in it: leave it alone */
 	/* node segments */
 	_Atomic uint64_t *resv; /* DRAM overlay: reserved or quarantined slots */
 	uint32_t nslots;
@@ -57,6 +60,7 @@ struct dkv_lane {
 	int seg;                   /* active log segment, -1 none */
 	struct lane_slot *slot;    /* in pmem */
 	_Atomic int64_t keys;      /* keys added - removed through this lane */
+	_Atomic uint64_t written;  /* record bytes appended through this lane */
 } DKV_CACHE_ALIGNED;
 
 struct retired {
@@ -81,6 +85,8 @@ struct daxkv {
 	int read_only;
 	int was_clean;
 	double gc_ratio;
+	int gc_policy;     /* DAXKV_GC_COST_BENEFIT or DAXKV_GC_RATIO */
+	uint64_t gc_rate;  /* background copy budget, bytes/s (UINT64_MAX: none) */
 
 	struct dkv_seg *segs;
 	pthread_mutex_t seg_mu; /* free list */
@@ -114,7 +120,19 @@ struct daxkv {
 	_Atomic int gc_running;
 	_Atomic int needs_recount;
 	_Atomic int broken;
-	_Atomic uint64_t gc_runs, gc_bytes_moved;
+	_Atomic uint64_t gc_runs, gc_bytes_moved, gc_passes;
+	uint64_t written_base; /* bytes_written at open (from the superblock) */
+
+	/* gc.c: the background thread, and writers waiting for space. */
+	pthread_t gc_thread;
+	bool gc_thread_on;
+	pthread_mutex_t gc_mu;
+	pthread_cond_t gc_cv;      /* wakes the thread: a kick or stop */
+	pthread_cond_t gc_done_cv; /* a pass ended */
+	_Atomic int gc_stop;       /* close: the thread ends */
+	int gc_kick;               /* under gc_mu */
+	uint64_t gc_ended;         /* passes ended (under gc_mu) */
+	_Atomic int gc_waiters;    /* writers waiting for space: GC runs flat out */
 };
 
 static inline void *dkv_ptr(const struct daxkv *db, uint64_t off)
@@ -202,6 +220,7 @@ void seg_seal(struct daxkv *db, uint32_t id);
  * epoch grace period. */
 void seg_release(struct daxkv *db, uint32_t id);
 void seg_live_add(struct daxkv *db, uint64_t off, int64_t bytes);
+uint32_t seg_free_count(struct daxkv *db);
 uint64_t seg_max_record(const struct daxkv *db);
 
 /* ---- nodealloc.c ---- */
@@ -232,14 +251,27 @@ struct sl_key {
 /* Head node and volatile-word helpers. */
 /* Lock-free search: the node holding key, or NULL.  Caller is pinned. */
 struct sl_node *sl_find(struct daxkv *db, struct sl_key key);
+/* sl_find that tells damage from absence: NULL with *corrupt set when the
+ * search met a pointer or a loop no sound index has (errmsg says where). */
+struct sl_node *sl_find_ex(struct daxkv *db, struct sl_key key, bool *corrupt);
 /* First node with key >= key (or > when strict); NULL at the end.  Pinned. */
 struct sl_node *sl_seek(struct daxkv *db, struct sl_key key, bool strict);
 /* Last node with key < key (NULL when none); key NULL = the last node. Pinned. */
 struct sl_node *sl_seek_before(struct daxkv *db, const struct sl_key *key);
+/* Whether a node pointer read from media can be followed: slot-aligned, past
+ * the metadata, and a whole node (all levels) inside the mapping.  The cheap
+ * bound of the read paths; na_off_ok is the full check. */
+static inline bool sl_off_ok(const struct daxkv *db, uint64_t off)
+{
+	return off >= db->seg_base && !(off & (DKV_LINE - 1)) &&
+	       off <= db->pool.size - (48 + 8 * DKV_MAX_LEVEL);
+}
+/* The level-0 successor, or NULL at the end -- or on a pointer sl_off_ok
+ * refuses (damaged media: callers that must tell check sl_off_ok). */
 static inline struct sl_node *sl_next0(struct daxkv *db, const struct sl_node *n)
 {
 	uint64_t o = atomic_load_explicit((_Atomic uint64_t *)&n->next[0], memory_order_acquire);
-	return o ? dkv_ptr(db, o) : NULL;
+	return o && sl_off_ok(db, o) ? dkv_ptr(db, o) : NULL;
 }
 /* The full key of a node (prefix, or the record's key for long keys). */
 struct sl_key sl_node_key(const struct daxkv *db, const struct sl_node *n);
@@ -266,9 +298,11 @@ unsigned sl_random_level(void);
 int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op);
 /* Unlinks a tombstoned node if no snapshot needs it (2 fences): OK or EBUSY. */
 int sl_purge(struct daxkv *db, unsigned lane, uint64_t node_off);
-/* Exclusive mode (all lanes held, no concurrent writer): GC repoints a node
- * from old to new record (store + flush, caller fences). */
-void sl_repoint_excl(struct daxkv *db, struct sl_node *n, uint64_t new_loc);
+/* GC, online: swings n from the record at old to its copy at new_loc under the
+ * node's lock, when n still points at old (store + flush; the caller fences).
+ * false when a writer changed n first: it wins and the copy is garbage.
+ * Caller pinned. */
+bool sl_repoint(struct daxkv *db, struct sl_node *n, uint64_t old, uint64_t new_loc);
 void sl_format_head(struct daxkv *db);
 /* Recovery: settle a lane's in-flight ALLOC/FREE of node off (flushes only). */
 void sl_settle(struct daxkv *db, unsigned lane, uint64_t off, bool was_alloc);
@@ -287,7 +321,9 @@ void dkv_slot_set(struct daxkv *db, unsigned lane, uint64_t op);
 /* Whether a delete/purge at seq may unlink its node now (no older snapshot). */
 bool dkv_snap_allows_unlink(struct daxkv *db, uint64_t seq);
 void dkv_purge_later(struct daxkv *db, uint64_t node_off);
-void dkv_purge_run(struct daxkv *db);
+/* Purges the deferred tombstones through lane (or the caller's own lane when
+ * lane < 0). */
+void dkv_purge_run(struct daxkv *db, int lane);
 int dkv_check_key(const void *key, size_t klen);
 /* Key and value arguments of a write: OK, EINVAL or ETOOBIG (with errmsg). */
 int dkv_check_kv(const void *key, size_t klen, const void *val, size_t vlen);
@@ -300,6 +336,13 @@ void dkv_batch_redo(struct daxkv *db, unsigned lane, uint64_t off);
 int dkv_recover(struct daxkv *db);
 
 /* ---- gc.c ---- */
+#define DKV_GC_RATE_DEFAULT (256ull << 20) /* bytes/s copied while not urgent */
 int dkv_gc_pass(struct daxkv *db);
+/* The background thread: start at open (when enabled), stop before close. */
+int gc_start(struct daxkv *db);
+void gc_stop(struct daxkv *db);
+/* A writer that got ENOSPC (holding no lane): wakes GC and waits for a pass.
+ * true when space was freed and the write is worth retrying. */
+bool gc_wait_space(struct daxkv *db);
 
 #endif

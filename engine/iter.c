@@ -80,7 +80,7 @@ DAXKV_API void daxkv_iter_free(daxkv_iter *it)
 	epoch_unpin_obj(it->pin);
 	free(it);
 	if (last && !db->read_only) {
-		dkv_purge_run(db);
+		dkv_purge_run(db, -1);
 		epoch_reclaim(db);
 	}
 }

@@ -42,6 +42,7 @@ int seg_table_load(struct daxkv *db)
 		s->gen = SW_GEN(sw);
 		s->tail = h->tail;
 		s->live = db->was_clean ? (int64_t)h->live_bytes : 0;
+		s->age_seq = h->age_seq;
 		if (s->state > SEG_NODE || (s->state != SEG_NODE && s->state != SEG_FREE &&
 					    (h->tail < SEG_DATA_OFF || h->tail > db->seg_size)))
 			return dkv_err(DAXKV_ECORRUPT, "segment %u header is damaged", id);
@@ -81,6 +82,7 @@ int seg_take(struct daxkv *db, unsigned state, unsigned lane, bool for_gc)
 	/* PERSIST(S1): reset what the new state relies on, then publish it. */
 	h->tail = SEG_DATA_OFF;
 	h->live_bytes = 0;
+	h->age_seq = 0;
 	pm_flush(h, sizeof(*h));
 	if (state == SEG_NODE)
 		na_format(db, id);
@@ -89,6 +91,8 @@ int seg_take(struct daxkv *db, unsigned state, unsigned lane, bool for_gc)
 	s->owner = lane;
 	atomic_store(&s->tail, SEG_DATA_OFF);
 	atomic_store(&s->live, 0);
+	atomic_store(&s->age_seq, 0);
+	atomic_store(&s->gc_skip, 0);
 	atomic_store(&s->state, state);
 	seg_publish_sw(db, id, SW_MAKE(state, lane, gen));
 	return (int)id;
@@ -98,9 +102,14 @@ void seg_seal(struct daxkv *db, uint32_t id)
 {
 	struct dkv_seg *s = &db->segs[id];
 	struct seg_hdr *h = dkv_seg_hdr(db, id);
+	/* Age for cost-benefit GC: a writer's segment holds data up to now; the
+	 * GC lane's holds old data it copied (it tracked the newest). */
+	if (s->owner != DKV_GC_LANE)
+		atomic_store(&s->age_seq, atomic_load(&db->seq));
 	/* PERSIST(S1): the exact tail first, then SEALED. */
 	h->tail = atomic_load(&s->tail);
-	pm_persist(&h->tail, sizeof(h->tail));
+	h->age_seq = atomic_load(&s->age_seq);
+	pm_persist(&h->tail, sizeof(h->tail) + sizeof(h->live_bytes) + sizeof(h->age_seq));
 	atomic_store(&s->state, SEG_SEALED);
 	seg_publish_sw(db, id, SW_MAKE(SEG_SEALED, s->owner, s->gen));
 }
@@ -133,6 +142,8 @@ int seg_reserve(struct daxkv *db, unsigned lane, uint64_t len, bool for_gc, uint
 	*off = dkv_seg_start(db, (uint32_t)L->seg) + t;
 	*gen = s->gen;
 	atomic_store_explicit(&s->tail, t + len, memory_order_release);
+	atomic_store_explicit(&L->written, atomic_load_explicit(&L->written, memory_order_relaxed) +
+				      len, memory_order_relaxed); /* one writer: the lane holder */
 	return 0;
 }
 
@@ -151,6 +162,14 @@ void seg_release(struct daxkv *db, uint32_t id)
 	/* PERSIST(S2): the caller made every repoint out of it durable. */
 	seg_publish_sw(db, id, SW_MAKE(SEG_FREE, 0, s->gen));
 	epoch_retire(db, seg_free_cb, id);
+}
+
+uint32_t seg_free_count(struct daxkv *db)
+{
+	pthread_mutex_lock(&db->seg_mu);
+	uint32_t n = db->nfree;
+	pthread_mutex_unlock(&db->seg_mu);
+	return n;
 }
 
 void seg_live_add(struct daxkv *db, uint64_t off, int64_t bytes)

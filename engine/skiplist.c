@@ -495,12 +495,22 @@ out:
 	return rc;
 }
 
-void sl_repoint_excl(struct daxkv *db, struct sl_node *n, uint64_t new_loc)
+bool sl_repoint(struct daxkv *db, struct sl_node *n, uint64_t old, uint64_t new_loc)
 {
-	uint64_t tomb = sl_loc(n) & LOC_TOMB;
 	DAXKV_ASSERT(rec_off_ok(db, new_loc));
-	atomic_store_explicit((_Atomic uint64_t *)&n->loc, new_loc | tomb, memory_order_release);
-	pm_flush(&n->loc, 8);
+	/* The node lock is the compare-and-swap's guard: writers read loc, write
+	 * the record that names it as prev and store the new loc all under it,
+	 * so a swing can never fall between their read and their store. */
+	node_lock(db, n);
+	uint64_t loc = sl_loc(n);
+	bool ok = !(vw_flags(db, n) & VW_MARKED) && (loc & ~LOC_TOMB) == old;
+	if (ok) {
+		atomic_store_explicit((_Atomic uint64_t *)&n->loc, new_loc | (loc & LOC_TOMB),
+				      memory_order_release);
+		pm_flush(&n->loc, 8);
+	}
+	node_unlock(n);
+	return ok;
 }
 
 /* ---- recovery ---- */

@@ -34,4 +34,16 @@ int dkv_test_seal_all(daxkv *db);
 /* Whether the last open of db found a clean shutdown flag (1) or ran recovery (0). */
 int dkv_test_was_clean(daxkv *db);
 
+/* Space accounting check: every log segment's live bytes equal a recount
+ * from the index, no segment has more live than used bytes, every free-list
+ * entry is FREE on media (once), and every other FREE segment waits for the
+ * epoch grace period.  0 when consistent; otherwise -1 with a reason in msg.
+ * *sealed_empty (may be NULL) gets the sealed segments holding nothing live. */
+int dkv_test_space_check(daxkv *db, char *msg, size_t cap, uint64_t *sealed_empty);
+
+/* The segment holding pool offset off, and its state (SEG_* of format.h),
+ * used and live bytes. */
+uint32_t dkv_test_seg_of(daxkv *db, uint64_t off);
+int dkv_test_seg_info(daxkv *db, uint32_t id, uint64_t *used, int64_t *live);
+
 #endif

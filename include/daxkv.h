@@ -61,7 +61,19 @@ typedef struct daxkv_options {
 	int backend;      /* DAXKV_BACKEND_* */
 	double gc_ratio;  /* dead/total ratio that makes a segment a GC victim; 0 = default 0.5 */
 	int gc_background; /* 1 = a background thread compacts online (default) */
+	/* Added after the fields above (0 keeps each default): */
+	int gc_policy;     /* DAXKV_GC_*: how victims are ranked; 0 = default (cost-benefit) */
+	uint64_t gc_rate;  /* bytes/s the background thread may copy; 0 = default, ~0 = unlimited */
 } daxkv_options;
+
+/* Victim selection (sealed segments only).  RATIO: rosedb's rule, every segment
+ * whose dead share is >= gc_ratio, oldest first, as soon as there is one.
+ * COST_BENEFIT: the LFS cleaner's rank, dead share x age / (1 + live share);
+ * the background thread waits until free segments run low, then takes the best
+ * ranked until they are back above a target (about a tenth of the pool).
+ * daxkv_gc() takes every segment past gc_ratio, in the policy's order.
+ * Either way a segment with nothing live is freed without copying. */
+enum { DAXKV_GC_DEFAULT = 0, DAXKV_GC_COST_BENEFIT = 1, DAXKV_GC_RATIO = 2 };
 
 /* Fills *opt with the defaults (create = 0, backend = AUTO, gc_background = 1). */
 DAXKV_API void daxkv_options_init(daxkv_options *opt);
@@ -130,11 +142,16 @@ typedef struct daxkv_stats {
 	uint64_t live_bytes;     /* bytes of live records */
 	uint64_t dead_bytes;     /* bytes of overwritten/deleted/expired records not yet reclaimed */
 	uint64_t capacity_bytes; /* bytes the store may use for records */
-	uint64_t segments_used;
-	uint64_t segments_free;
+	uint64_t segments_used;  /* segments in use, or freed by GC but still visible to a reader */
+	uint64_t segments_free;  /* segments free to reuse now */
 	uint64_t gc_runs;        /* segments reclaimed by GC (moved-out or wholly dead) */
 	uint64_t gc_bytes_moved;
 	int backend;             /* DAXKV_BACKEND_DAX or _BLOCK: what open chose */
+	/* Added after the fields above: */
+	uint64_t segment_size;   /* bytes per log segment */
+	uint64_t bytes_written;  /* record bytes appended to the log since creation: writes
+	                            + GC copies (write amplification = this / bytes asked) */
+	uint64_t gc_passes;      /* GC passes run (background and daxkv_gc) */
 } daxkv_stats;
 
 /* Returns OK or EINVAL.  After an unclean shutdown the first call recounts
