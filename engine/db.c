@@ -211,16 +211,23 @@ DAXKV_API int daxkv_get(daxkv *db, const void *key, size_t klen, void *buf, size
 	if (rc)
 		return rc;
 	epoch_pin();
-	struct sl_node *n = sl_find(db, (struct sl_key){ key, (uint32_t)klen });
+	bool corrupt = false;
+	struct sl_node *n = sl_find_ex(db, (struct sl_key){ key, (uint32_t)klen }, &corrupt);
 	uint64_t loc = n ? sl_loc(n) : LOC_TOMB;
 	if (loc & LOC_TOMB) {
-		rc = DAXKV_ENOTFOUND;
+		rc = corrupt ? DAXKV_ECORRUPT : DAXKV_ENOTFOUND;
 		goto out;
 	}
 	rc = rec_verify(db, loc);
 	if (rc)
 		goto out;
 	const struct rec_hdr *h = rec_at(db, loc);
+	/* A sound record of another key (a damaged location) is no answer either. */
+	if (DKV_UNLIKELY(h->klen != klen || memcmp(rec_key(h), key, klen) != 0)) {
+		rc = dkv_err(DAXKV_ECORRUPT, "the index points at a record of another key "
+			     "(offset %llu)", (unsigned long long)loc);
+		goto out;
+	}
 	*vlen = h->vlen;
 	if (cap)
 		memcpy(buf, rec_val(h), cap < h->vlen ? cap : h->vlen);
@@ -238,13 +245,24 @@ int dkv_recount(struct daxkv *db)
 	for (uint32_t i = 0; i < db->nsegs; i++)
 		atomic_store(&db->segs[i].live, 0);
 	int64_t keys = 0;
-	for (struct sl_node *n = sl_next0(db, db->head); n; n = sl_next0(db, n)) {
+	/* Damaged media: sl_next0 stops at a wild pointer, the budget (more nodes
+	 * than the pool holds) at a loop, and a wild location is not counted. */
+	uint64_t budget = db->pool.size / DKV_LINE;
+	for (struct sl_node *n = sl_next0(db, db->head); n && budget;
+	     n = sl_next0(db, n), budget--) {
 		uint64_t loc = sl_loc(n);
+		if (!rec_off_ok(db, loc & ~LOC_TOMB))
+			continue;
 		const struct rec_hdr *h = rec_at(db, loc & ~LOC_TOMB);
 		uint64_t sz = rec_size(h->klen, h->vlen);
-		n->rsize8 = (uint32_t)(sz >> 3);
+		if (!db->read_only) /* a read-only mapping cannot be written */
+			n->rsize8 = (uint32_t)(sz >> 3);
 		seg_live_add(db, loc & ~LOC_TOMB, (int64_t)sz);
 		keys += !(loc & LOC_TOMB);
+		/* A tombstone whose purge the crash forgot (the list is DRAM):
+		 * queue it again; sl_purge still asks the snapshots. */
+		if ((loc & LOC_TOMB) && !db->read_only)
+			dkv_purge_later(db, dkv_off(db, n));
 	}
 	for (unsigned l = 0; l < DKV_LANES; l++)
 		atomic_store(&db->lanes[l].keys, l == 0 ? keys : 0);

@@ -127,6 +127,20 @@ _Static_assert(sizeof(struct sl_node) == 48, "node header is 48 bytes");
 _Static_assert(offsetof(struct sl_node, next) == 48, "next[] at 48");
 _Static_assert(DKV_HEAD_OFF + 48 + 8 * DKV_MAX_LEVEL <= DKV_LANES_OFF, "head fits");
 
+/* A node segment: seg_hdr, the slot bitmap at NA_BITMAP_OFF (one bit per
+ * 64-byte line of the segment, rounded up), then the slots from the next
+ * 4 KiB boundary. */
+#define NA_BITMAP_OFF 256u
+static inline uint64_t na_data_off(uint64_t seg_size)
+{
+	uint64_t words = (seg_size / DKV_LINE + 63) / 64;
+	return (NA_BITMAP_OFF + words * 8 + 4095) & ~4095ull;
+}
+static inline uint32_t na_nslots(uint64_t seg_size)
+{
+	return (uint32_t)((seg_size - na_data_off(seg_size)) / DKV_LINE);
+}
+
 static inline uint32_t node_slots(unsigned level)
 {
 	return (uint32_t)((48 + 8 * level + DKV_LINE - 1) / DKV_LINE);

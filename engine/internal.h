@@ -275,7 +275,10 @@ static inline struct sl_node *sl_next0(struct daxkv *db, const struct sl_node *n
 }
 /* The full key of a node (prefix, or the record's key for long keys). */
 struct sl_key sl_node_key(const struct daxkv *db, const struct sl_node *n);
+/* <0, 0, >0 as n's key sorts before, equal to, after key; SL_CMP_DAMAGED (> 0)
+ * when n's key cannot be read (its record location or length is damaged). */
 int sl_cmp(const struct daxkv *db, const struct sl_node *n, struct sl_key key);
+#define SL_CMP_DAMAGED 2
 static inline uint64_t sl_loc(const struct sl_node *n)
 {
 	return atomic_load_explicit((_Atomic uint64_t *)&n->loc, memory_order_acquire);
@@ -344,5 +347,9 @@ void gc_stop(struct daxkv *db);
 /* A writer that got ENOSPC (holding no lane): wakes GC and waits for a pass.
  * true when space was freed and the write is worth retrying. */
 bool gc_wait_space(struct daxkv *db);
+/* Free segments under the background thread's target: wake it now rather
+ * than at its next poll (cheap; called as segments are taken). */
+void gc_notify(struct daxkv *db);
+uint32_t gc_free_target(const struct daxkv *db);
 
 #endif

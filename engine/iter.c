@@ -99,11 +99,46 @@ static uint64_t visible(daxkv_iter *it, struct sl_node *n)
 			return 0;
 		}
 		const struct rec_hdr *h = rec_at(db, off);
-		if (h->seq <= it->snap.seq)
-			return h->type == REC_PUT ? off : 0;
-		off = h->prev;
+		if (h->seq > it->snap.seq) {
+			off = h->prev;
+			continue;
+		}
+		if (h->type != REC_PUT)
+			return 0;
+		/* iter_key hands out klen bytes before any CRC check: bound them. */
+		uint64_t in = (off - db->seg_base) & (db->seg_size - 1);
+		struct sl_key k = sl_node_key(db, n);
+		if (!h->klen || h->klen > DAXKV_KEY_MAX || h->vlen > DAXKV_VALUE_MAX ||
+		    in + rec_size(h->klen, h->vlen) > db->seg_size || h->klen != k.len ||
+		    memcmp(rec_key(h), k.k, k.len) != 0) {
+			it->status = dkv_err(DAXKV_ECORRUPT, "record at %llu: out of bounds or another key",
+					     (unsigned long long)off);
+			return 0;
+		}
+		return off;
 	}
 	return 0;
+}
+
+/* The level-0 successor of n.  Along level 0 keys strictly increase, also
+ * under concurrent writers (the pin keeps n from reuse), so a successor that
+ * does not sort after n -- or cannot be read -- is damage on media (a loop
+ * among them): the walk ends there with ECORRUPT instead of going round. */
+static struct sl_node *next_of(daxkv_iter *it, struct sl_node *n)
+{
+	struct daxkv *db = it->db;
+	uint64_t o = atomic_load_explicit((_Atomic uint64_t *)&n->next[0], memory_order_acquire);
+	if (!o)
+		return NULL;
+	struct sl_node *s = sl_off_ok(db, o) ? dkv_ptr(db, o) : NULL;
+	int c = s && n != db->head ? sl_cmp(db, s, sl_node_key(db, n)) : 1;
+	if (DKV_UNLIKELY(!s || c <= 0 || c == SL_CMP_DAMAGED)) {
+		if (!it->status)
+			it->status = dkv_err(DAXKV_ECORRUPT, "level 0 damaged after offset %llu",
+					     (unsigned long long)dkv_off(db, n));
+		return NULL;
+	}
+	return s;
 }
 
 static struct sl_node *prev_of(daxkv_iter *it, struct sl_node *n)
@@ -125,14 +160,14 @@ static void settle(daxkv_iter *it, bool fwd)
 {
 	it->checked = 0;
 	while (it->cur && !(it->rec = visible(it, it->cur)))
-		it->cur = fwd ? sl_next0(it->db, it->cur) : prev_of(it, it->cur);
+		it->cur = fwd ? next_of(it, it->cur) : prev_of(it, it->cur);
 }
 
 DAXKV_API void daxkv_iter_seek_first(daxkv_iter *it)
 {
 	if (!it)
 		return;
-	it->cur = sl_next0(it->db, it->db->head);
+	it->cur = next_of(it, it->db->head);
 	settle(it, true);
 }
 
@@ -167,7 +202,7 @@ DAXKV_API void daxkv_iter_next(daxkv_iter *it)
 {
 	if (!it || !it->cur)
 		return;
-	it->cur = sl_next0(it->db, it->cur);
+	it->cur = next_of(it, it->cur);
 	settle(it, true);
 }
 

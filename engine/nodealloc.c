@@ -20,19 +20,6 @@
 
 #include "engine/internal.h"
 
-#define NA_BITMAP_OFF 256u
-
-static uint64_t na_data_off(uint64_t seg_size)
-{
-	uint64_t words = (seg_size / DKV_LINE + 63) / 64;
-	return (NA_BITMAP_OFF + words * 8 + 4095) & ~4095ull;
-}
-
-static uint32_t na_nslots(uint64_t seg_size)
-{
-	return (uint32_t)((seg_size - na_data_off(seg_size)) / DKV_LINE);
-}
-
 static _Atomic uint64_t *na_bitmap(const struct daxkv *db, uint32_t id)
 {
 	return (_Atomic uint64_t *)((char *)dkv_seg_hdr(db, id) + NA_BITMAP_OFF);

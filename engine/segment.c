@@ -25,6 +25,12 @@ static void seg_publish_sw(struct daxkv *db, uint32_t id, uint64_t sw)
 
 int seg_table_load(struct daxkv *db)
 {
+	/* The geometry every offset computation trusts (format_new makes no other):
+	 * checked before anything is addressed through it. */
+	if (db->seg_base != DKV_SEG_BASE || db->seg_size < (64u << 10) ||
+	    db->seg_size > (1ull << 32) || (db->seg_size & (db->seg_size - 1)) ||
+	    db->nsegs < 4 || db->nsegs > (1u << 24))
+		return dkv_err(DAXKV_ECORRUPT, "pool geometry is not one daxkv makes");
 	db->segs = calloc(db->nsegs, sizeof(*db->segs));
 	db->free_ids = calloc(db->nsegs, sizeof(*db->free_ids));
 	if (!db->segs || !db->free_ids)
@@ -44,7 +50,8 @@ int seg_table_load(struct daxkv *db)
 		s->live = db->was_clean ? (int64_t)h->live_bytes : 0;
 		s->age_seq = h->age_seq;
 		if (s->state > SEG_NODE || (s->state != SEG_NODE && s->state != SEG_FREE &&
-					    (h->tail < SEG_DATA_OFF || h->tail > db->seg_size)))
+					    (h->tail < SEG_DATA_OFF || h->tail > db->seg_size ||
+					     (h->tail & 7))))
 			return dkv_err(DAXKV_ECORRUPT, "segment %u header is damaged", id);
 		if (s->state == SEG_FREE)
 			db->free_ids[db->nfree++] = id;
@@ -74,7 +81,10 @@ int seg_take(struct daxkv *db, unsigned state, unsigned lane, bool for_gc)
 			       db->nfree, db->reserve);
 	}
 	uint32_t id = db->free_ids[--db->nfree];
+	bool low = db->nfree < gc_free_target(db);
 	pthread_mutex_unlock(&db->seg_mu);
+	if (low)
+		gc_notify(db);
 
 	struct dkv_seg *s = &db->segs[id];
 	struct seg_hdr *h = dkv_seg_hdr(db, id);
@@ -174,6 +184,7 @@ uint32_t seg_free_count(struct daxkv *db)
 
 void seg_live_add(struct daxkv *db, uint64_t off, int64_t bytes)
 {
-	atomic_fetch_add_explicit(&db->segs[dkv_seg_of(db, off)].live, bytes,
-				  memory_order_relaxed);
+	uint32_t id = dkv_seg_of(db, off);
+	if (DKV_LIKELY(off >= db->seg_base && id < db->nsegs)) /* else a damaged location */
+		atomic_fetch_add_explicit(&db->segs[id].live, bytes, memory_order_relaxed);
 }

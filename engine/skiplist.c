@@ -82,16 +82,85 @@ static inline void set_next(struct sl_node *n, unsigned l, uint64_t v)
 }
 static inline struct sl_node *node_at(struct daxkv *db, uint64_t off)
 {
-	return off ? dkv_ptr(db, off) : NULL;
+	return off && sl_off_ok(db, off) ? dkv_ptr(db, off) : NULL;
+}
+
+/* ---- damaged media on the read paths ----
+ * Pointers, key lengths and record locations come from media, which may be
+ * damaged.  A search follows a pointer only when it is a slot whose whole
+ * node lies inside the mapping, and makes at most pool_size/32 hops -- twice
+ * the nodes a pool can hold; a search of a sound list visits each node once
+ * (Pugh), so more is a loop.  On damage a search stops as at the end of the
+ * list; sl_find_ex reports it.  Cost on the get path: a rotate, a compare
+ * and a count per hop.  (A slot below seg_base is metadata: garbage as a
+ * node, but inside the mapping; sl_off_ok is the stricter check.) */
+struct walk {
+	uint64_t last; /* the last slot a node may start at */
+	uint64_t hops;
+	bool damaged;
+};
+static inline struct walk walk_start(const struct daxkv *db)
+{
+	return (struct walk){ (db->pool.size - (48 + 8 * DKV_MAX_LEVEL)) / DKV_LINE,
+			      db->pool.size >> 5, false };
+}
+static __attribute__((noinline, cold)) void walk_report(uint64_t off, bool loop)
+{
+	dkv_err(DAXKV_ECORRUPT, "skiplist damaged: %s at offset %llu",
+		loop ? "a loop" : "a pointer out of bounds", (unsigned long long)off);
+}
+/* (Not given w's address: the walk must stay in registers.) */
+static inline void walk_damage(struct walk *w, uint64_t off)
+{
+	if (!w->damaged)
+		walk_report(off, w->hops == 0);
+	w->damaged = true;
+	w->hops = 0;
+	w->last = 0; /* every later hop ends at once */
+}
+/* The node at off (a next pointer), or NULL at the end of a level or on damage. */
+static inline struct sl_node *hop(struct daxkv *db, uint64_t off, struct walk *w)
+{
+	if (!off)
+		return NULL;
+	/* Rotating the 6 bits below a slot to the top makes a misaligned offset
+	 * huge: one compare checks alignment and the bound. */
+	uint64_t slot = (off >> 6) | (off << 58);
+	if (DKV_UNLIKELY(slot > w->last || w->hops == 0)) {
+		walk_damage(w, off);
+		return NULL;
+	}
+	w->hops--;
+	return dkv_ptr(db, off);
 }
 
 /* ---- keys ---- */
 
+/* The record's copy of a long key (klen > DKV_PREFIX) of n, or NULL when the
+ * location or length would read outside the record's segment (damage).
+ * Bounds only, no CRC: the key may still be wrong, never out of bounds. */
+static const uint8_t *node_full_key(const struct daxkv *db, const struct sl_node *n)
+{
+	uint64_t loc = sl_loc(n) & ~LOC_TOMB, in = (loc - db->seg_base) & (db->seg_size - 1);
+	if (DKV_UNLIKELY(loc < db->seg_base || (loc & 7) || in < SEG_DATA_OFF ||
+			 n->klen > DAXKV_KEY_MAX ||
+			 in + sizeof(struct rec_hdr) + n->klen > db->seg_size ||
+			 loc + sizeof(struct rec_hdr) + n->klen > db->pool.size))
+		return NULL;
+	return rec_key(rec_at(db, loc));
+}
+
 struct sl_key sl_node_key(const struct daxkv *db, const struct sl_node *n)
 {
 	struct sl_key k = { n->prefix, n->klen };
-	if (n->klen > DKV_PREFIX)
-		k.k = rec_key(rec_at(db, sl_loc(n) & ~LOC_TOMB));
+	if (n->klen > DKV_PREFIX) {
+		/* sl_cmp orders n by its prefix, then the record's bytes after it:
+		 * a record that disagrees with the prefix, or cannot be read, is
+		 * damage, and the prefix (which sorts just before n) is its key. */
+		k.k = node_full_key(db, n);
+		if (DKV_UNLIKELY(!k.k || memcmp(k.k, n->prefix, DKV_PREFIX) != 0))
+			k = (struct sl_key){ n->prefix, DKV_PREFIX };
+	}
 	return k;
 }
 
@@ -102,7 +171,10 @@ static inline uint64_t be64(const void *p)
 	return __builtin_bswap64(v);
 }
 
-int sl_cmp(const struct daxkv *db, const struct sl_node *n, struct sl_key key)
+/* sl_cmp, inlined into the searches: the sign is what counts; a key that
+ * cannot be read sets *bad and sorts n last. */
+static inline int cmp_node(const struct daxkv *db, const struct sl_node *n, struct sl_key key,
+			   bool *bad)
 {
 	uint32_t nk = n->klen;
 	if (nk >= DKV_PREFIX && key.len >= DKV_PREFIX) {
@@ -120,7 +192,11 @@ int sl_cmp(const struct daxkv *db, const struct sl_node *n, struct sl_key key)
 	if (c)
 		return c;
 	if (m > DKV_PREFIX) {
-		const uint8_t *full = rec_key(rec_at(db, sl_loc(n) & ~LOC_TOMB));
+		const uint8_t *full = node_full_key(db, n);
+		if (DKV_UNLIKELY(!full)) {
+			*bad = true;
+			return 1;
+		}
 		c = memcmp(full + DKV_PREFIX, key.k + DKV_PREFIX, m - DKV_PREFIX);
 		if (c)
 			return c;
@@ -128,11 +204,28 @@ int sl_cmp(const struct daxkv *db, const struct sl_node *n, struct sl_key key)
 	return (nk > key.len) - (nk < key.len);
 }
 
+int sl_cmp(const struct daxkv *db, const struct sl_node *n, struct sl_key key)
+{
+	bool bad = false;
+	int c = cmp_node(db, n, key, &bad);
+	/* memcmp's sign only: its value may be anything, SL_CMP_DAMAGED too. */
+	return bad ? SL_CMP_DAMAGED : (c > 0) - (c < 0);
+}
+
+#ifdef DAXKV_TEST_HOOKS
+uint64_t dkv_test_level_seed; /* testhooks.h */
+#endif
+
 unsigned sl_random_level(void)
 {
 	static __thread uint64_t s;
-	if (DKV_UNLIKELY(!s))
+	if (DKV_UNLIKELY(!s)) {
 		s = dkv_now_ns() ^ (uint64_t)(uintptr_t)&s ^ 0x9e3779b97f4a7c15ull;
+#ifdef DAXKV_TEST_HOOKS
+		if (dkv_test_level_seed)
+			s = dkv_test_level_seed;
+#endif
+	}
 	s ^= s << 13;
 	s ^= s >> 7;
 	s ^= s << 17;
@@ -148,12 +241,13 @@ static int find_full(struct daxkv *db, struct sl_key key, struct sl_node **preds
 {
 	int lfound = -1;
 	struct sl_node *pred = db->head;
+	struct walk w = walk_start(db);
 	for (int l = DKV_MAX_LEVEL - 1; l >= 0; l--) {
-		struct sl_node *cur = node_at(db, nxt(pred, (unsigned)l));
+		struct sl_node *cur = hop(db, nxt(pred, (unsigned)l), &w);
 		int c = 1;
-		while (cur && (c = sl_cmp(db, cur, key)) < 0) {
+		while (cur && (c = cmp_node(db, cur, key, &w.damaged)) < 0) {
 			pred = cur;
-			cur = node_at(db, nxt(cur, (unsigned)l));
+			cur = hop(db, nxt(cur, (unsigned)l), &w);
 		}
 		if (lfound < 0 && cur && c == 0)
 			lfound = l;
@@ -163,35 +257,46 @@ static int find_full(struct daxkv *db, struct sl_key key, struct sl_node **preds
 	return lfound;
 }
 
-struct sl_node *sl_find(struct daxkv *db, struct sl_key key)
+struct sl_node *sl_find_ex(struct daxkv *db, struct sl_key key, bool *corrupt)
 {
 	struct sl_node *pred = db->head;
+	struct walk w = walk_start(db);
 	for (int l = DKV_MAX_LEVEL - 1; l >= 0; l--) {
-		struct sl_node *cur = node_at(db, nxt(pred, (unsigned)l));
+		struct sl_node *cur = hop(db, nxt(pred, (unsigned)l), &w);
 		while (cur) {
-			int c = sl_cmp(db, cur, key);
+			int c = cmp_node(db, cur, key, &w.damaged);
 			if (c == 0)
 				return cur;
 			if (c > 0)
 				break;
 			pred = cur;
-			cur = node_at(db, nxt(cur, (unsigned)l));
+			cur = hop(db, nxt(cur, (unsigned)l), &w);
 		}
 	}
+	if (DKV_UNLIKELY(w.damaged) && w.last) /* a key, not a pointer (walk_damage) */
+		dkv_err(DAXKV_ECORRUPT, "skiplist damaged: a node's key cannot be read");
+	*corrupt = w.damaged;
 	return NULL;
+}
+
+struct sl_node *sl_find(struct daxkv *db, struct sl_key key)
+{
+	bool corrupt;
+	return sl_find_ex(db, key, &corrupt);
 }
 
 struct sl_node *sl_seek(struct daxkv *db, struct sl_key key, bool strict)
 {
 	struct sl_node *pred = db->head;
+	struct walk w = walk_start(db);
 	for (int l = DKV_MAX_LEVEL - 1; l >= 0; l--) {
-		struct sl_node *cur = node_at(db, nxt(pred, (unsigned)l));
+		struct sl_node *cur = hop(db, nxt(pred, (unsigned)l), &w);
 		while (cur) {
-			int c = sl_cmp(db, cur, key);
+			int c = cmp_node(db, cur, key, &w.damaged);
 			if (c > 0 || (c == 0 && !strict))
 				break;
 			pred = cur;
-			cur = node_at(db, nxt(cur, (unsigned)l));
+			cur = hop(db, nxt(cur, (unsigned)l), &w);
 		}
 	}
 	return node_at(db, nxt(pred, 0));
@@ -200,11 +305,12 @@ struct sl_node *sl_seek(struct daxkv *db, struct sl_key key, bool strict)
 struct sl_node *sl_seek_before(struct daxkv *db, const struct sl_key *key)
 {
 	struct sl_node *pred = db->head;
+	struct walk w = walk_start(db);
 	for (int l = DKV_MAX_LEVEL - 1; l >= 0; l--) {
-		struct sl_node *cur = node_at(db, nxt(pred, (unsigned)l));
-		while (cur && (!key || sl_cmp(db, cur, *key) < 0)) {
+		struct sl_node *cur = hop(db, nxt(pred, (unsigned)l), &w);
+		while (cur && (!key || cmp_node(db, cur, *key, &w.damaged) < 0)) {
 			pred = cur;
-			cur = node_at(db, nxt(cur, (unsigned)l));
+			cur = hop(db, nxt(cur, (unsigned)l), &w);
 		}
 	}
 	return pred == db->head ? NULL : pred;
@@ -389,9 +495,12 @@ static int update_locked(struct daxkv *db, unsigned lane, const struct sl_put *o
 			/* No snapshot needs the old version: unlink now.  The index is
 			 * the truth, so no record is needed (and a full pool still
 			 * accepts deletes).  TOMB on a put record = deleted, no record. */
+			/* Accounting moves before the change is visible: GC must not
+			 * see the record dead, free its segment, and then get the
+			 * subtraction into the segment's next life. */
+			seg_live_add(db, old & ~LOC_TOMB, -(int64_t)oldsz);
 			atomic_fetch_or(vwp(n), VW_MARKED);
 			unlink_marked(db, lane, n, old | LOC_TOMB);
-			seg_live_add(db, old & ~LOC_TOMB, -(int64_t)oldsz);
 			atomic_fetch_sub_explicit(&db->lanes[lane].keys, 1, memory_order_relaxed);
 			goto out; /* stays MARKED: it is gone */
 		}
@@ -403,11 +512,11 @@ static int update_locked(struct daxkv *db, unsigned lane, const struct sl_put *o
 		goto out;
 	pm_fence(); /* PERSIST(1): the record is durable before the node points at it. */
 	n->rsize8 = (uint32_t)(size >> 3);
+	seg_live_add(db, old & ~LOC_TOMB, -(int64_t)oldsz); /* before: see above */
 	atomic_store_explicit((_Atomic uint64_t *)&n->loc, roff | (op->is_delete ? LOC_TOMB : 0),
 			      memory_order_release);
 	pm_flush(&n->loc, 8);
 	pm_fence(); /* PERSIST(2): published -- durable. */
-	seg_live_add(db, old & ~LOC_TOMB, -(int64_t)oldsz);
 	seg_live_add(db, roff, (int64_t)size);
 	if (op->is_delete) {
 		atomic_fetch_sub_explicit(&db->lanes[lane].keys, 1, memory_order_relaxed);
@@ -486,10 +595,10 @@ int sl_purge(struct daxkv *db, unsigned lane, uint64_t off)
 		goto out;
 	}
 	uint64_t sz = (uint64_t)n->rsize8 << 3;
+	seg_live_add(db, loc & ~LOC_TOMB, -(int64_t)sz); /* before the unlink: see update */
 	atomic_fetch_or(vwp(n), VW_MARKED);
 	unlink_marked(db, lane, n, loc);
 	node_unlock(n);
-	seg_live_add(db, loc & ~LOC_TOMB, -(int64_t)sz);
 out:
 	epoch_unpin();
 	return rc;

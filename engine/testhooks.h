@@ -46,4 +46,9 @@ int dkv_test_space_check(daxkv *db, char *msg, size_t cap, uint64_t *sealed_empt
 uint32_t dkv_test_seg_of(daxkv *db, uint64_t off);
 int dkv_test_seg_info(daxkv *db, uint32_t id, uint64_t *used, int64_t *live);
 
+/* When nonzero before a thread's first insert, that thread's node levels come
+ * from this seed: the same workload then makes the same pool (the fuzz
+ * targets' templates, so that a reproducer replays). */
+extern uint64_t dkv_test_level_seed;
+
 #endif

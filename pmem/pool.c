@@ -91,8 +91,12 @@ int pool_hdr_check(const struct pool_hdr *h, uint64_t file_size)
 	if (h->version != POOL_FORMAT_VERSION)
 		return dkv_err(DAXKV_EVERSION, "pool format version %u, this build reads %u",
 			       h->version, POOL_FORMAT_VERSION);
-	if (h->hdr_size != POOL_HDR_SIZE || h->pool_size != file_size || h->seg_size == 0 ||
-	    h->nsegs == 0 || h->seg_base + (uint64_t)h->nsegs * h->seg_size > h->pool_size)
+	/* Geometry: segments page-aligned, a power of two in size, inside the file
+	 * (no overflow in seg_base + nsegs * seg_size). */
+	if (h->hdr_size != POOL_HDR_SIZE || h->pool_size != file_size ||
+	    h->seg_size < POOL_HDR_SIZE || (h->seg_size & (h->seg_size - 1)) ||
+	    h->seg_base < POOL_HDR_SIZE || h->seg_base % POOL_HDR_SIZE || h->nsegs == 0 ||
+	    h->seg_base > h->pool_size || h->nsegs > (h->pool_size - h->seg_base) / h->seg_size)
 		return dkv_err(DAXKV_EVERSION, "pool header geometry does not match the file");
 	return 0;
 }

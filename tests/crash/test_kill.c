@@ -2,7 +2,9 @@
  * test_kill.c -- SIGKILL a writer at random points, reopen, verify
  * (WiredTiger's random_abort, STYLE.md "Tests").
  *
- * Each cycle forks a child that opens the pool (background GC on) and runs
+ * Each cycle forks a child that opens the pool (background GC on, the two
+ * victim policies in alternate cycles, so kills land inside relocation and
+ * reclamation too) and runs
  * random puts, overwrites, deletes, batches and GC passes from 1 or 2 writer
  * threads on disjoint key ranges.  Before each operation the child logs its
  * intent, and only after the call returned OK (or ENOTFOUND for a delete of an
@@ -16,7 +18,10 @@
  *   - the one operation in flight per thread is all or nothing (a batch too);
  *   - no value is torn (values carry key id, version, length and a checksum);
  *   - an iteration sees exactly the model, in order; stats.keys agrees;
- *   - no node leaks: nodes >= keys, and after daxkv_gc() nodes == keys.
+ *   - no node leaks: nodes >= keys, and after daxkv_gc() nodes == keys;
+ *   - space: per-segment live bytes equal a recount from the index, the free
+ *     list is sound, and after daxkv_gc() no sealed segment holding nothing
+ *     live is left behind (no segment leaks).
  * The pool carries over from cycle to cycle, so state accumulates.
  *
  * DAXKV_CRASH_CYCLES (default 60) cycles per variant; DAXKV_CRASH_SEED.
@@ -63,6 +68,7 @@ struct shared {
 	uint32_t cycle;
 	uint64_t seed;
 	int nthreads;
+	_Atomic uint64_t gc_runs; /* segments the child's GC freed (seen so far) */
 	uint8_t present[NKEYS]; /* the model at fork time */
 	struct tlog log[MAXT];
 };
@@ -158,11 +164,17 @@ static void *writer_main(void *arg)
 	if (daxkv_batch_new(&b) != DAXKV_OK)
 		child_die("batch_new failed");
 
+	daxkv_stats st0;
+	if (daxkv_stats_get(w->db, &st0) != DAXKV_OK)
+		child_die("stats failed");
 	for (uint32_t i = 0;; i++) { /* i: the log entry of the next write */
 		if (i >= LOGCAP) { /* log full: wait for the kill */
 			for (;;)
 				pause();
 		}
+		daxkv_stats st;
+		if (w->t == 0 && (i & 255) == 0 && daxkv_stats_get(w->db, &st) == DAXKV_OK)
+			atomic_store(&sh->gc_runs, st.gc_runs - st0.gc_runs);
 		unsigned x = (unsigned)dkvt_below(&r, 1000);
 		if (x >= 990) { /* a GC pass, racing the background one */
 			int g = daxkv_gc(w->db);
@@ -241,6 +253,8 @@ static void *writer_main(void *arg)
 static void child_main(void)
 {
 	daxkv_options o = dkvt_opts(POOL, DKVT_MIB, 0, 1);
+	/* background GC on, each victim policy in turn */
+	o.gc_policy = (sh->cycle & 1) ? DAXKV_GC_RATIO : DAXKV_GC_COST_BENEFIT;
 	daxkv *db = NULL;
 	int rc = daxkv_open(pool_path, &o, &db);
 	if (rc != DAXKV_OK)
@@ -262,7 +276,7 @@ static void child_main(void)
 
 static struct {
 	unsigned failures;
-	uint64_t acked, inflight_applied, inflight_absent, inflight_none, open_kills;
+	uint64_t acked, inflight_applied, inflight_absent, inflight_none, open_kills, gc_runs;
 } res;
 
 __attribute__((format(printf, 2, 3))) static void vfail(int cycle, const char *fmt, ...)
@@ -428,6 +442,11 @@ static void check_struct(daxkv *db, int cycle, const char *when)
 	char msg[512] = "";
 	if (dkv_test_check(db, msg, sizeof(msg)) != 0)
 		vfail(cycle, "dkv_test_check (%s): %s", when, msg);
+	uint64_t empty = 0;
+	if (dkv_test_space_check(db, msg, sizeof(msg), &empty) != 0)
+		vfail(cycle, "space accounting (%s): %s", when, msg);
+	else if (strstr(when, "gc") && empty)
+		vfail(cycle, "%" PRIu64 " sealed segments with nothing live after GC (leak)", empty);
 }
 
 static void verify_cycle(int cycle, int nthreads)
@@ -568,13 +587,17 @@ static void run_kill(int nthreads, const char *tag)
 		}
 		for (int t = 0; t < nthreads; t++)
 			used[t] = atomic_load(&sh->log[t].count);
+		res.gc_runs += atomic_load(&sh->gc_runs);
+		atomic_store(&sh->gc_runs, 0);
 		verify_cycle(c, nthreads);
 	}
 	printf("\n  kill[%d writer%s]: %d cycles in %.1f s, %" PRIu64
 	       " acknowledged ops verified; in flight at the kill: %" PRIu64 " applied, %" PRIu64
-	       " absent, %" PRIu64 " none; %" PRIu64 " kills timed from fork; seed %" PRIu64 "\n",
+	       " absent, %" PRIu64 " none; %" PRIu64 " kills timed from fork; %" PRIu64
+	       " segments freed by the writers' background GC; seed %" PRIu64 "\n",
 	       nthreads, nthreads > 1 ? "s" : "", c, dkvt_now() - t0, res.acked,
-	       res.inflight_applied, res.inflight_absent, res.inflight_none, res.open_kills, seed);
+	       res.inflight_applied, res.inflight_absent, res.inflight_none, res.open_kills,
+	       res.gc_runs, seed);
 	CU_ASSERT_EQUAL(res.failures, 0);
 	CU_ASSERT_EQUAL(c, cycles);
 	CU_ASSERT(res.acked > 0);

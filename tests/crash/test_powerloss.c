@@ -6,8 +6,11 @@
  * yet fenced ones): what survives a power cut on ADR hardware.  The scripted,
  * single-threaded workload: put 50 keys, overwrite 20, delete 10, a batch of
  * 5 puts + 2 deletes, 600 puts of 4 KiB over 20 keys (several segments roll
- * over and fill with dead records), daxkv_gc(), a few more writes, GC again,
- * close.
+ * over and fill with dead records), daxkv_gc(); 120 small puts and 300 more
+ * 4 KiB ones, GC (relocating two groups of live records); an iterator opened,
+ * 10 deletes (tombstone records), 260 4 KiB puts, GC (copying tombstones the
+ * snapshot needs), the iterator freed (purges), GC; a few more writes, GC
+ * again, close.
  *
  * A first run counts the fences F of the workload (the store is created and
  * closed before the shadow starts, so creation is not enumerated) and dumps
@@ -36,10 +39,10 @@
 
 #define NKEYS 256
 #define MAXB 8
-#define MAXOPS 1024
+#define MAXOPS 2048
 #define CRASH_STATUS 99
 
-enum { K_PUT = 1, K_DEL, K_BATCH, K_GC, K_CLOSE };
+enum { K_PUT = 1, K_DEL, K_BATCH, K_GC, K_CLOSE, K_ITER };
 enum { S_EMPTY = 0, S_INTENT = 1, S_ACKED = 2 };
 
 struct wop {
@@ -106,6 +109,24 @@ static void build_workload(void)
 	for (uint32_t i = 0; i < 600; i++) /* ~2.4 MiB through 1 MiB segments */
 		w_put(100 + i % 20, 10 + i, 4096);
 	w_other(K_GC);
+	/* GC relocating several groups of live records: 120 small keys left
+	 * behind in a segment that then fills with dead 4 KiB records. */
+	for (uint32_t k = 130; k < 250; k++)
+		w_put(k, 7000, 100);
+	for (uint32_t i = 0; i < 300; i++)
+		w_put(100 + i % 20, 8000 + i, 4096);
+	w_other(K_GC);
+	/* Tombstones: deletes while an iterator holds a snapshot write tombstone
+	 * records; GC must keep (copy) them while the snapshot lives, and they
+	 * are purged once it is freed. */
+	w_other(K_ITER);
+	for (uint32_t k = 130; k < 140; k++)
+		w_del(k);
+	for (uint32_t i = 0; i < 260; i++)
+		w_put(100 + i % 20, 9000 + i, 4096);
+	w_other(K_GC);
+	w_other(K_ITER);
+	w_other(K_GC);
 	w_put(60, 5000, 300);
 	w_del(1);
 	struct wop b2 = {.kind = K_BATCH, .n = 3, .ver = 5001, .vlen = 150};
@@ -120,8 +141,8 @@ static void build_workload(void)
 
 static const char *kind_name(int kind)
 {
-	static const char *names[] = {"?", "put", "delete", "batch", "gc", "close"};
-	return kind >= 0 && kind <= K_CLOSE ? names[kind] : "?";
+	static const char *names[] = {"?", "put", "delete", "batch", "gc", "close", "iter"};
+	return kind >= 0 && kind <= K_ITER ? names[kind] : "?";
 }
 
 static void apply(struct kstate *m, const struct wop *o)
@@ -177,6 +198,15 @@ static int do_op(daxkv **dbp, const struct wop *o, daxkv_batch *b)
 		return daxkv_write(db, b);
 	case K_GC:
 		return daxkv_gc(db);
+	case K_ITER: { /* open an iterator, or free the open one */
+		static daxkv_iter *it;
+		if (it) {
+			daxkv_iter_free(it);
+			it = NULL;
+			return 0;
+		}
+		return daxkv_iter_new(db, &it);
+	}
 	case K_CLOSE:
 		*dbp = NULL;
 		return daxkv_close(db);
@@ -551,7 +581,7 @@ static size_t choose_points(uint64_t F, uint64_t *pts, size_t cap)
 
 static void test_powerloss(void)
 {
-	pool_bytes = (uint64_t)dkvt_env_long("DAXKV_PL_POOL_MB", 8) * DKVT_MIB;
+	pool_bytes = (uint64_t)dkvt_env_long("DAXKV_PL_POOL_MB", 12) * DKVT_MIB;
 	dkvt_path(live_path, sizeof(live_path), "pl-live");
 	dkvt_path(image_path, sizeof(image_path), "pl-image");
 	dkvt_path(rec_path, sizeof(rec_path), "pl-rec");
