@@ -68,9 +68,10 @@ typedef struct daxkv_options {
 
 /* Victim selection (sealed segments only).  RATIO: rosedb's rule, every segment
  * whose dead share is >= gc_ratio, oldest first, as soon as there is one.
- * COST_BENEFIT: the LFS cleaner's rank, dead share x age / (1 + live share);
+ * COST_BENEFIT: a cost-benefit rank after LFS, dead share x age / live share;
  * the background thread waits until free segments run low, then takes the best
- * ranked until they are back above a target (about a tenth of the pool).
+ * ranked until they are back above a target (an eighth of the pool, and half
+ * as much again).
  * daxkv_gc() takes every segment past gc_ratio, in the policy's order.
  * Either way a segment with nothing live is freed without copying. */
 enum { DAXKV_GC_DEFAULT = 0, DAXKV_GC_COST_BENEFIT = 1, DAXKV_GC_RATIO = 2 };
@@ -161,6 +162,24 @@ DAXKV_API int daxkv_stats_get(daxkv *db, daxkv_stats *st);
 /* One compaction pass now; returns when done.  OK, EBUSY (a pass is running),
  * EREADONLY, ENOSPC (no segment to relocate into). */
 DAXKV_API int daxkv_gc(daxkv *db);
+
+/*
+ * Writes a consistent online backup of db to dest_path: every live key/value
+ * as of the call (an iterator snapshot; writers keep going meanwhile), in the
+ * portable, versioned, CRC32C-checksummed dump stream of docs/CLI.md, which
+ * `daxkv load` and `daxkv restore` read.  The stream goes through io_uring,
+ * with O_DIRECT where the destination filesystem accepts it (buffered
+ * otherwise), into dest_path.tmp, which is fsynced, renamed over dest_path and
+ * followed by an fsync of the directory: a crash never leaves a partial file
+ * under dest_path (an existing dest_path is replaced only by a complete one).
+ * Returns OK; EINVAL (NULL argument, empty path); EIO (open/write/fsync/rename
+ * failed, or io_uring failed: daxkv_errmsg() has the errno detail; the .tmp
+ * file is removed; if only the directory fsync after the rename failed,
+ * dest_path holds the complete backup but its name may not survive a crash);
+ * ENOMEM; ECORRUPT (a record of the snapshot fails its CRC: no backup is
+ * written).  Other threads may go on using db throughout.
+ */
+DAXKV_API int daxkv_backup(daxkv *db, const char *dest_path);
 
 /* A static string naming code ("unknown status" for other values). */
 DAXKV_API const char *daxkv_strerror(int code);
