@@ -7,9 +7,12 @@
 #   plain      build/       ctest -LE slow            (all suites but the slow ones)
 #   asan+ubsan build-asan/  ctest -LE slow            (-DDAXKV_SANITIZE=address,undefined)
 #   tsan       build-tsan/  ctest -L concurrency      (-DDAXKV_SANITIZE=thread)
+#   fuzz       build-fuzz/  ctest -L fuzz             (clang, -DDAXKV_FUZZ=ON: each libFuzzer
+#                           target for DAXKV_FUZZ_SECONDS, default 25, then its corpus)
 #
 # Environment:
-#   DAXKV_TEST_QUICK=1     only the plain stage (no sanitizer builds)
+#   DAXKV_TEST_QUICK=1     only the plain stage (no sanitizer builds, no fuzzing)
+#   DAXKV_FUZZ_SECONDS=N   seconds per fuzz target (ctest's fuzz tests read it)
 #   CTEST_PARALLEL_LEVEL=N run N tests at once (ctest reads it; default 1)
 #   DAXKV_SETUP_SKIP=1     do not check/install packages (see setup.sh)
 # A selection that contains no test is a failure (ctest --no-tests=error): a
@@ -54,6 +57,15 @@ stage_tsan() {
 		"${no_aslr[@]}" ctest "${ctest_common[@]}" -L concurrency)
 }
 
+# Only the fuzz targets are built here (the suites above cover the rest);
+# clang is required (setup.sh installs it).
+stage_fuzz() {
+	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+		-DDAXKV_FUZZ=ON -DDAXKV_BUILD_BENCH=OFF
+	cmake --build build-fuzz --parallel "$(nproc 2>/dev/null || echo 2)" --target daxkv_fuzz
+	(cd build-fuzz && ctest "${ctest_common[@]}" -L fuzz)
+}
+
 names=() results=()
 failed=0
 # Runs one stage in a subshell with errexit on, records PASS/FAIL, and goes on to
@@ -80,10 +92,11 @@ bash scripts/setup.sh
 
 run_stage plain stage_plain
 if [[ "$quick" == 1 ]]; then
-	echo "test.sh: DAXKV_TEST_QUICK=1: skipping the sanitizer builds"
+	echo "test.sh: DAXKV_TEST_QUICK=1: skipping the sanitizer builds and fuzzing"
 else
 	run_stage asan+ubsan stage_asan
 	run_stage tsan stage_tsan
+	run_stage fuzz stage_fuzz
 fi
 
 echo
@@ -92,7 +105,7 @@ for i in "${!names[@]}"; do
 	printf '  %-11s %s\n' "${names[$i]}" "${results[$i]}"
 done
 if [[ "$quick" == 1 ]]; then
-	printf '  %-11s %s\n' sanitizers "SKIPPED (DAXKV_TEST_QUICK=1)"
+	printf '  %-11s %s\n' sanitizers+fuzz "SKIPPED (DAXKV_TEST_QUICK=1)"
 fi
 total=$((SECONDS - start_s))
 if ((failed)); then
