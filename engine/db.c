@@ -366,7 +366,7 @@ static int format_new(struct daxkv *db, const char *path, const daxkv_options *o
 	return 0;
 }
 
-static int attach(struct daxkv *db)
+void dkv_map_layout(struct daxkv *db)
 {
 	db->base = db->pool.base;
 	db->hdr = (struct pool_hdr *)db->base;
@@ -375,6 +375,11 @@ static int attach(struct daxkv *db)
 	db->seg_size = db->hdr->seg_size;
 	db->seg_base = db->hdr->seg_base;
 	db->nsegs = db->hdr->nsegs;
+}
+
+static int attach(struct daxkv *db)
+{
+	dkv_map_layout(db);
 	db->was_clean = db->sb->clean == 1;
 	db->boot_gen = (uint32_t)db->sb->boot_gen + 1;
 	if (!db->read_only) {

@@ -139,13 +139,7 @@ int insp_open(const char *path, int rw, struct insp **out)
 		rc = header_verdict(path);
 	if (rc)
 		goto out;
-	db->base = db->pool.base;
-	db->hdr = (struct pool_hdr *)db->base;
-	db->sb = (struct sb_state *)(db->base + DKV_SB_STATE_OFF);
-	db->head = (struct sl_node *)(db->base + DKV_HEAD_OFF);
-	db->seg_size = db->hdr->seg_size;
-	db->seg_base = db->hdr->seg_base;
-	db->nsegs = db->hdr->nsegs;
+	dkv_map_layout(db);
 	db->read_only = !rw;
 	db->was_clean = db->sb->clean == 1;
 	db->boot_gen = (uint32_t)db->sb->boot_gen;

@@ -331,6 +331,9 @@ int dkv_check_key(const void *key, size_t klen);
 /* Key and value arguments of a write: OK, EINVAL or ETOOBIG (with errmsg). */
 int dkv_check_kv(const void *key, size_t klen, const void *val, size_t vlen);
 int dkv_recount(struct daxkv *db);
+/* Points db's layout fields (base, hdr, sb, head, geometry) into the mapped
+ * pool of db->pool, whose header was validated. */
+void dkv_map_layout(struct daxkv *db);
 
 /* ---- batch.c ---- */
 void dkv_batch_redo(struct daxkv *db, unsigned lane, uint64_t off);
