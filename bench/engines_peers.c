@@ -1,15 +1,19 @@
 /*
- * engines_peers.c -- RocksDB, LMDB and LevelDB adapters, each set up durably the
- * way shared/PEERS.md says, each behind its HAVE_* switch from CMake.
+ * engines_peers.c -- RocksDB, LevelDB and LMDB adapters, each set up durably the
+ * way shared/PEERS.md says (sync=0 turns their syncs off, for comparison), each
+ * behind its HAVE_* switch from CMake.
  *
- * Every get copies the value into the caller's buffer, as daxkv_get does.
+ * Every get copies the value into the caller's buffer, as daxkv_get does; every
+ * scan opens a fresh iterator (cursor) and reads each key and value it passes.
  */
-#include "kvbench.h"
+#include "bench.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-/* ---- RocksDB ------------------------------------------------------------------- */
+/* ---- RocksDB ------------------------------------------------------------------------------ */
 #ifdef HAVE_ROCKSDB
 #include <rocksdb/c.h>
 
@@ -45,9 +49,8 @@ static int rdb_close(void *eng)
 	return KV_OK;
 }
 
-static int rdb_open(const struct kv_config *cfg, const char *dir, void **eng)
+static int rdb_open(const struct job *j, const char *path, void **eng)
 {
-	(void)cfg;
 	struct rdb *r = calloc(1, sizeof(*r));
 	if (!r) {
 		kv_seterr("rocksdb: out of memory");
@@ -61,10 +64,10 @@ static int rdb_open(const struct kv_config *cfg, const char *dir, void **eng)
 	rocksdb_block_based_options_set_filter_policy(r->bbto, rocksdb_filterpolicy_create_bloom(10));
 	rocksdb_options_set_block_based_table_factory(r->opt, r->bbto);
 	r->wo = rocksdb_writeoptions_create();
-	rocksdb_writeoptions_set_sync(r->wo, 1); /* WAL stays on (the default) */
+	rocksdb_writeoptions_set_sync(r->wo, j->sync); /* WAL stays on (the default) */
 	r->ro = rocksdb_readoptions_create();
 	char *err = NULL;
-	r->db = rocksdb_open(r->opt, dir, &err);
+	r->db = rocksdb_open(r->opt, path, &err);
 	if (err) {
 		rdb_err("rocksdb_open", err);
 		r->db = NULL;
@@ -75,25 +78,25 @@ static int rdb_open(const struct kv_config *cfg, const char *dir, void **eng)
 	return KV_OK;
 }
 
-static int rdb_put(void *eng, void *tctx, uint64_t idx, const void *k, size_t klen, const void *v,
-		   size_t vlen)
+static int rdb_put(void *eng, void *tctx, uint64_t idx, const void *k, size_t kl, const void *v,
+		   size_t vl)
 {
 	struct rdb *r = eng;
 	(void)tctx;
 	(void)idx;
 	char *err = NULL;
-	rocksdb_put(r->db, r->wo, k, klen, v, vlen, &err);
+	rocksdb_put(r->db, r->wo, k, kl, v, vl, &err);
 	return err ? rdb_err("rocksdb_put", err) : KV_OK;
 }
 
-static int rdb_get(void *eng, void *tctx, uint64_t idx, const void *k, size_t klen, void *buf,
-		   size_t cap, size_t *vlen)
+static int rdb_get(void *eng, void *tctx, uint64_t idx, const void *k, size_t kl, void *buf,
+		   size_t cap, size_t *vl)
 {
 	struct rdb *r = eng;
 	(void)tctx;
 	(void)idx;
 	char *err = NULL;
-	rocksdb_pinnableslice_t *ps = rocksdb_get_pinned(r->db, r->ro, k, klen, &err);
+	rocksdb_pinnableslice_t *ps = rocksdb_get_pinned(r->db, r->ro, k, kl, &err);
 	if (err)
 		return rdb_err("rocksdb_get_pinned", err);
 	if (!ps)
@@ -101,19 +104,41 @@ static int rdb_get(void *eng, void *tctx, uint64_t idx, const void *k, size_t kl
 	size_t len = 0;
 	const char *val = rocksdb_pinnableslice_value(ps, &len);
 	memcpy(buf, val, len < cap ? len : cap);
-	*vlen = len;
+	*vl = len;
 	rocksdb_pinnableslice_destroy(ps);
 	return KV_OK;
 }
 
-static int rdb_del(void *eng, void *tctx, uint64_t idx, const void *k, size_t klen)
+static int rdb_del(void *eng, void *tctx, const void *k, size_t kl)
 {
 	struct rdb *r = eng;
 	(void)tctx;
-	(void)idx;
 	char *err = NULL;
-	rocksdb_delete(r->db, r->wo, k, klen, &err);
+	rocksdb_delete(r->db, r->wo, k, kl, &err);
 	return err ? rdb_err("rocksdb_delete", err) : KV_OK;
+}
+
+static int rdb_scan(void *eng, void *tctx, const void *k, size_t kl, uint64_t n, uint64_t *got)
+{
+	struct rdb *r = eng;
+	(void)tctx;
+	rocksdb_iterator_t *it = rocksdb_create_iterator(r->db, r->ro);
+	if (k)
+		rocksdb_iter_seek(it, k, kl);
+	else
+		rocksdb_iter_seek_to_first(it);
+	uint64_t i = 0;
+	size_t len;
+	for (; rocksdb_iter_valid(it) && (n == 0 || i < n); i++) {
+		(void)rocksdb_iter_key(it, &len);
+		(void)rocksdb_iter_value(it, &len);
+		rocksdb_iter_next(it);
+	}
+	char *err = NULL;
+	rocksdb_iter_get_error(it, &err);
+	rocksdb_iter_destroy(it);
+	*got = i;
+	return err ? rdb_err("rocksdb iterator", err) : KV_OK;
 }
 
 static int rdb_prepare_read(void *eng)
@@ -140,22 +165,171 @@ static void rdb_describe(void *eng, char *buf, size_t n)
 	rocksdb_free(sz);
 }
 
-const struct kv_engine_ops engine_rocksdb = {
+const struct kv_engine engine_rocksdb = {
 	.name = "rocksdb",
-	.phase_mask = (1u << PH__COUNT) - 1,
+	.caps = CAP_SCAN | CAP_DELETE,
 	.setup = "WriteOptions.sync=1, WAL on, compression off, 10-bit Bloom; flush + "
-		 "CompactRange before reads (the 'compact' row)",
+		 "CompactRange before a read job that follows writes (timed apart)",
 	.open = rdb_open,
 	.close = rdb_close,
 	.put = rdb_put,
 	.get = rdb_get,
 	.del = rdb_del,
+	.scan = rdb_scan,
 	.prepare_read = rdb_prepare_read,
 	.describe = rdb_describe,
 };
 #endif /* HAVE_ROCKSDB */
 
-/* ---- LMDB ---------------------------------------------------------------------- */
+/* ---- LevelDB ------------------------------------------------------------------------------ */
+#ifdef HAVE_LEVELDB
+#include <leveldb/c.h>
+
+struct ldb {
+	leveldb_t *db;
+	leveldb_options_t *opt;
+	leveldb_filterpolicy_t *bloom;
+	leveldb_writeoptions_t *wo;
+	leveldb_readoptions_t *ro;
+};
+
+static int ldb_err(const char *what, char *err)
+{
+	kv_seterr("%s: %s", what, err);
+	leveldb_free(err);
+	return KV_ERR;
+}
+
+static int ldb_close(void *eng)
+{
+	struct ldb *d = eng;
+	if (d->db)
+		leveldb_close(d->db);
+	if (d->wo)
+		leveldb_writeoptions_destroy(d->wo);
+	if (d->ro)
+		leveldb_readoptions_destroy(d->ro);
+	if (d->opt)
+		leveldb_options_destroy(d->opt);
+	if (d->bloom)
+		leveldb_filterpolicy_destroy(d->bloom);
+	free(d);
+	return KV_OK;
+}
+
+static int ldb_open(const struct job *j, const char *path, void **eng)
+{
+	struct ldb *d = calloc(1, sizeof(*d));
+	if (!d) {
+		kv_seterr("leveldb: out of memory");
+		return KV_ERR;
+	}
+	d->opt = leveldb_options_create();
+	leveldb_options_set_create_if_missing(d->opt, 1);
+	leveldb_options_set_error_if_exists(d->opt, 1);
+	leveldb_options_set_compression(d->opt, leveldb_no_compression);
+	d->bloom = leveldb_filterpolicy_create_bloom(10);
+	leveldb_options_set_filter_policy(d->opt, d->bloom);
+	d->wo = leveldb_writeoptions_create();
+	leveldb_writeoptions_set_sync(d->wo, (unsigned char)j->sync);
+	d->ro = leveldb_readoptions_create();
+	char *err = NULL;
+	d->db = leveldb_open(d->opt, path, &err);
+	if (err) {
+		ldb_err("leveldb_open", err);
+		d->db = NULL;
+		ldb_close(d);
+		return KV_ERR;
+	}
+	*eng = d;
+	return KV_OK;
+}
+
+static int ldb_put(void *eng, void *tctx, uint64_t idx, const void *k, size_t kl, const void *v,
+		   size_t vl)
+{
+	struct ldb *d = eng;
+	(void)tctx;
+	(void)idx;
+	char *err = NULL;
+	leveldb_put(d->db, d->wo, k, kl, v, vl, &err);
+	return err ? ldb_err("leveldb_put", err) : KV_OK;
+}
+
+static int ldb_get(void *eng, void *tctx, uint64_t idx, const void *k, size_t kl, void *buf,
+		   size_t cap, size_t *vl)
+{
+	struct ldb *d = eng;
+	(void)tctx;
+	(void)idx;
+	char *err = NULL;
+	size_t len = 0;
+	char *val = leveldb_get(d->db, d->ro, k, kl, &len, &err);
+	if (err)
+		return ldb_err("leveldb_get", err);
+	if (!val)
+		return KV_NOTFOUND;
+	memcpy(buf, val, len < cap ? len : cap);
+	*vl = len;
+	leveldb_free(val);
+	return KV_OK;
+}
+
+static int ldb_del(void *eng, void *tctx, const void *k, size_t kl)
+{
+	struct ldb *d = eng;
+	(void)tctx;
+	char *err = NULL;
+	leveldb_delete(d->db, d->wo, k, kl, &err);
+	return err ? ldb_err("leveldb_delete", err) : KV_OK;
+}
+
+static int ldb_scan(void *eng, void *tctx, const void *k, size_t kl, uint64_t n, uint64_t *got)
+{
+	struct ldb *d = eng;
+	(void)tctx;
+	leveldb_iterator_t *it = leveldb_create_iterator(d->db, d->ro);
+	if (k)
+		leveldb_iter_seek(it, k, kl);
+	else
+		leveldb_iter_seek_to_first(it);
+	uint64_t i = 0;
+	size_t len;
+	for (; leveldb_iter_valid(it) && (n == 0 || i < n); i++) {
+		(void)leveldb_iter_key(it, &len);
+		(void)leveldb_iter_value(it, &len);
+		leveldb_iter_next(it);
+	}
+	char *err = NULL;
+	leveldb_iter_get_error(it, &err);
+	leveldb_iter_destroy(it);
+	*got = i;
+	return err ? ldb_err("leveldb iterator", err) : KV_OK;
+}
+
+static void ldb_describe(void *eng, char *buf, size_t n)
+{
+	struct ldb *d = eng;
+	char *l0 = leveldb_property_value(d->db, "leveldb.num-files-at-level0");
+	snprintf(buf, n, "L0 files=%s (no manual compaction)", l0 ? l0 : "?");
+	leveldb_free(l0);
+}
+
+const struct kv_engine engine_leveldb = {
+	.name = "leveldb",
+	.caps = CAP_SCAN | CAP_DELETE,
+	.setup = "WriteOptions.sync=1, compression off, 10-bit Bloom (no manual compaction)",
+	.open = ldb_open,
+	.close = ldb_close,
+	.put = ldb_put,
+	.get = ldb_get,
+	.del = ldb_del,
+	.scan = ldb_scan,
+	.describe = ldb_describe,
+};
+#endif /* HAVE_LEVELDB */
+
+/* ---- LMDB ---------------------------------------------------------------------------------- */
 #ifdef HAVE_LMDB
 #include <lmdb.h>
 
@@ -166,7 +340,7 @@ struct lm {
 };
 
 struct lm_thread {
-	MDB_txn *rtxn; /* reset between gets, renewed before each */
+	MDB_txn *rtxn; /* reset between reads, renewed before each */
 };
 
 static int lm_err(const char *what, int rc)
@@ -175,53 +349,60 @@ static int lm_err(const char *what, int rc)
 	return KV_ERR;
 }
 
-static int lm_open(const struct kv_config *cfg, const char *dir, void **eng)
+static int lm_open_dbi(struct lm *l)
 {
+	MDB_txn *txn = NULL;
+	int rc = mdb_txn_begin(l->env, NULL, 0, &txn);
+	if (rc)
+		return rc;
+	rc = mdb_dbi_open(txn, NULL, 0, &l->dbi);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return mdb_txn_commit(txn);
+}
+
+static int lm_open(const struct job *j, const char *path, void **eng)
+{
+	if (j->ks > 511) {
+		kv_seterr("lmdb: keys of at most 511 bytes (ks=%llu)", (unsigned long long)j->ks);
+		return KV_ENOTSUP;
+	}
+	if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+		kv_seterr("lmdb: mkdir %s: %s", path, strerror(errno));
+		return KV_ERR;
+	}
 	struct lm *l = calloc(1, sizeof(*l));
 	if (!l) {
 		kv_seterr("lmdb: out of memory");
 		return KV_ERR;
 	}
-	/* Map size >= 4x the data (copy-on-write needs room for freed pages). */
-	uint64_t data = cfg->keys * (uint64_t)(cfg->key_size + cfg->value_size + 64);
-	uint64_t map = 4 * data;
-	if (map < (64ull << 20))
-		map = 64ull << 20;
-	map = (map + (1ull << 20) - 1) & ~((1ull << 20) - 1);
-	l->map_bytes = map;
+	/* Map >= 4x the data (copy-on-write needs room for freed pages). */
+	uint64_t map = 4 * j->nrkeys * (j->ks + j->bs + 64);
+	if (map < (256ull << 20))
+		map = 256ull << 20;
+	l->map_bytes = (size_t)((map + (1ull << 20) - 1) & ~((1ull << 20) - 1));
 	int rc = mdb_env_create(&l->env);
-	if (rc)
-		goto fail;
-	rc = mdb_env_set_mapsize(l->env, map);
-	if (rc)
-		goto fail;
-	rc = mdb_env_set_maxreaders(l->env, cfg->threads + 126);
-	if (rc)
-		goto fail;
+	if (!rc)
+		rc = mdb_env_set_mapsize(l->env, l->map_bytes);
+	if (!rc)
+		rc = mdb_env_set_maxreaders(l->env, j->numjobs + 126);
 	/* Default sync flags: commit = fdatasync.  NOTLS lets reader slots follow txns. */
-	rc = mdb_env_open(l->env, dir, cfg->threads > 1 ? MDB_NOTLS : 0, 0644);
-	if (rc)
-		goto fail;
-	MDB_txn *txn = NULL;
-	rc = mdb_txn_begin(l->env, NULL, 0, &txn);
-	if (rc)
-		goto fail;
-	rc = mdb_dbi_open(txn, NULL, 0, &l->dbi);
+	unsigned flags = (j->numjobs > 1 ? MDB_NOTLS : 0) | (j->sync ? 0 : MDB_NOSYNC);
+	if (!rc)
+		rc = mdb_env_open(l->env, path, flags, 0644);
+	if (!rc)
+		rc = lm_open_dbi(l);
 	if (rc) {
-		mdb_txn_abort(txn);
-		goto fail;
+		lm_err("lmdb open", rc);
+		if (l->env)
+			mdb_env_close(l->env);
+		free(l);
+		return KV_ERR;
 	}
-	rc = mdb_txn_commit(txn);
-	if (rc)
-		goto fail;
 	*eng = l;
 	return KV_OK;
-fail:
-	lm_err("lmdb open", rc);
-	if (l->env)
-		mdb_env_close(l->env);
-	free(l);
-	return KV_ERR;
 }
 
 static int lm_close(void *eng)
@@ -258,18 +439,18 @@ static void lm_thread_fini(void *eng, void *tctx)
 	free(t);
 }
 
-static int lm_write(struct lm *l, const void *k, size_t klen, const void *v, size_t vlen,
-		    int is_del)
+/* One write transaction and commit per operation (PEERS.md). */
+static int lm_write(struct lm *l, const void *k, size_t kl, const void *v, size_t vl, int is_del)
 {
 	MDB_txn *txn = NULL;
-	MDB_val key = {.mv_size = klen, .mv_data = (void *)(uintptr_t)k};
+	MDB_val key = {.mv_size = kl, .mv_data = (void *)(uintptr_t)k};
 	int rc = mdb_txn_begin(l->env, NULL, 0, &txn);
 	if (rc)
 		return lm_err("mdb_txn_begin", rc);
 	if (is_del) {
 		rc = mdb_del(txn, l->dbi, &key, NULL);
 	} else {
-		MDB_val val = {.mv_size = vlen, .mv_data = (void *)(uintptr_t)v};
+		MDB_val val = {.mv_size = vl, .mv_data = (void *)(uintptr_t)v};
 		rc = mdb_put(txn, l->dbi, &key, &val, 0);
 	}
 	if (rc) {
@@ -282,40 +463,61 @@ static int lm_write(struct lm *l, const void *k, size_t klen, const void *v, siz
 	return rc ? lm_err("mdb_txn_commit", rc) : KV_OK;
 }
 
-static int lm_put(void *eng, void *tctx, uint64_t idx, const void *k, size_t klen, const void *v,
-		  size_t vlen)
+static int lm_put(void *eng, void *tctx, uint64_t idx, const void *k, size_t kl, const void *v,
+		  size_t vl)
 {
 	(void)tctx;
 	(void)idx;
-	return lm_write(eng, k, klen, v, vlen, 0);
+	return lm_write(eng, k, kl, v, vl, 0);
 }
 
-static int lm_del(void *eng, void *tctx, uint64_t idx, const void *k, size_t klen)
+static int lm_del(void *eng, void *tctx, const void *k, size_t kl)
 {
 	(void)tctx;
-	(void)idx;
-	return lm_write(eng, k, klen, NULL, 0, 1);
+	return lm_write(eng, k, kl, NULL, 0, 1);
 }
 
-static int lm_get(void *eng, void *tctx, uint64_t idx, const void *k, size_t klen, void *buf,
-		  size_t cap, size_t *vlen)
+static int lm_get(void *eng, void *tctx, uint64_t idx, const void *k, size_t kl, void *buf,
+		  size_t cap, size_t *vl)
 {
 	struct lm *l = eng;
 	struct lm_thread *t = tctx;
 	(void)idx;
-	MDB_val key = {.mv_size = klen, .mv_data = (void *)(uintptr_t)k}, val;
+	MDB_val key = {.mv_size = kl, .mv_data = (void *)(uintptr_t)k}, val;
 	int rc = mdb_txn_renew(t->rtxn);
 	if (rc)
 		return lm_err("mdb_txn_renew", rc);
 	rc = mdb_get(t->rtxn, l->dbi, &key, &val);
 	if (rc == 0) {
 		memcpy(buf, val.mv_data, val.mv_size < cap ? val.mv_size : cap);
-		*vlen = val.mv_size;
+		*vl = val.mv_size;
 	}
 	mdb_txn_reset(t->rtxn);
 	if (rc == MDB_NOTFOUND)
 		return KV_NOTFOUND;
 	return rc ? lm_err("mdb_get", rc) : KV_OK;
+}
+
+static int lm_scan(void *eng, void *tctx, const void *k, size_t kl, uint64_t n, uint64_t *got)
+{
+	struct lm *l = eng;
+	struct lm_thread *t = tctx;
+	MDB_cursor *cur = NULL;
+	MDB_val key = {.mv_size = kl, .mv_data = (void *)(uintptr_t)k}, val;
+	uint64_t i = 0;
+	int rc = mdb_txn_renew(t->rtxn);
+	if (rc)
+		return lm_err("mdb_txn_renew", rc);
+	rc = mdb_cursor_open(t->rtxn, l->dbi, &cur);
+	if (!rc) {
+		rc = mdb_cursor_get(cur, &key, &val, k ? MDB_SET_RANGE : MDB_FIRST);
+		for (; rc == 0 && (n == 0 || i < n); i++)
+			rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+		mdb_cursor_close(cur);
+	}
+	mdb_txn_reset(t->rtxn);
+	*got = i;
+	return rc && rc != MDB_NOTFOUND ? lm_err("mdb_cursor_get", rc) : KV_OK;
 }
 
 static void lm_describe(void *eng, char *buf, size_t n)
@@ -331,11 +533,11 @@ static void lm_describe(void *eng, char *buf, size_t n)
 		 (double)l->map_bytes / 1048576.0, st.ms_depth, st.ms_entries, info.me_last_pgno);
 }
 
-const struct kv_engine_ops engine_lmdb = {
+const struct kv_engine engine_lmdb = {
 	.name = "lmdb",
-	.phase_mask = (1u << PH__COUNT) - 1,
+	.caps = CAP_SCAN | CAP_DELETE,
 	.setup = "one write txn + commit per put, default sync flags, map >= 4x data, MDB_NOTLS "
-		 "when threads>1; gets in a reused read txn (renew/reset)",
+		 "when numjobs>1; reads in a reused read txn (renew/reset)",
 	.open = lm_open,
 	.close = lm_close,
 	.thread_init = lm_thread_init,
@@ -343,132 +545,7 @@ const struct kv_engine_ops engine_lmdb = {
 	.put = lm_put,
 	.get = lm_get,
 	.del = lm_del,
+	.scan = lm_scan,
 	.describe = lm_describe,
 };
 #endif /* HAVE_LMDB */
-
-/* ---- LevelDB ------------------------------------------------------------------- */
-#ifdef HAVE_LEVELDB
-#include <leveldb/c.h>
-
-struct ldb {
-	leveldb_t *db;
-	leveldb_options_t *opt;
-	leveldb_filterpolicy_t *bloom;
-	leveldb_writeoptions_t *wo;
-	leveldb_readoptions_t *ro;
-};
-
-static int ldb_err(const char *what, char *err)
-{
-	kv_seterr("%s: %s", what, err);
-	leveldb_free(err);
-	return KV_ERR;
-}
-
-static int ldb_close(void *eng)
-{
-	struct ldb *d = eng;
-	if (d->db)
-		leveldb_close(d->db);
-	if (d->wo)
-		leveldb_writeoptions_destroy(d->wo);
-	if (d->ro)
-		leveldb_readoptions_destroy(d->ro);
-	if (d->opt)
-		leveldb_options_destroy(d->opt);
-	if (d->bloom)
-		leveldb_filterpolicy_destroy(d->bloom);
-	free(d);
-	return KV_OK;
-}
-
-static int ldb_open(const struct kv_config *cfg, const char *dir, void **eng)
-{
-	(void)cfg;
-	struct ldb *d = calloc(1, sizeof(*d));
-	if (!d) {
-		kv_seterr("leveldb: out of memory");
-		return KV_ERR;
-	}
-	d->opt = leveldb_options_create();
-	leveldb_options_set_create_if_missing(d->opt, 1);
-	leveldb_options_set_error_if_exists(d->opt, 1);
-	leveldb_options_set_compression(d->opt, leveldb_no_compression);
-	d->bloom = leveldb_filterpolicy_create_bloom(10);
-	leveldb_options_set_filter_policy(d->opt, d->bloom);
-	d->wo = leveldb_writeoptions_create();
-	leveldb_writeoptions_set_sync(d->wo, 1);
-	d->ro = leveldb_readoptions_create();
-	char *err = NULL;
-	d->db = leveldb_open(d->opt, dir, &err);
-	if (err) {
-		ldb_err("leveldb_open", err);
-		d->db = NULL;
-		ldb_close(d);
-		return KV_ERR;
-	}
-	*eng = d;
-	return KV_OK;
-}
-
-static int ldb_put(void *eng, void *tctx, uint64_t idx, const void *k, size_t klen, const void *v,
-		   size_t vlen)
-{
-	struct ldb *d = eng;
-	(void)tctx;
-	(void)idx;
-	char *err = NULL;
-	leveldb_put(d->db, d->wo, k, klen, v, vlen, &err);
-	return err ? ldb_err("leveldb_put", err) : KV_OK;
-}
-
-static int ldb_get(void *eng, void *tctx, uint64_t idx, const void *k, size_t klen, void *buf,
-		   size_t cap, size_t *vlen)
-{
-	struct ldb *d = eng;
-	(void)tctx;
-	(void)idx;
-	char *err = NULL;
-	size_t len = 0;
-	char *val = leveldb_get(d->db, d->ro, k, klen, &len, &err);
-	if (err)
-		return ldb_err("leveldb_get", err);
-	if (!val)
-		return KV_NOTFOUND;
-	memcpy(buf, val, len < cap ? len : cap);
-	*vlen = len;
-	leveldb_free(val);
-	return KV_OK;
-}
-
-static int ldb_del(void *eng, void *tctx, uint64_t idx, const void *k, size_t klen)
-{
-	struct ldb *d = eng;
-	(void)tctx;
-	(void)idx;
-	char *err = NULL;
-	leveldb_delete(d->db, d->wo, k, klen, &err);
-	return err ? ldb_err("leveldb_delete", err) : KV_OK;
-}
-
-static void ldb_describe(void *eng, char *buf, size_t n)
-{
-	struct ldb *d = eng;
-	char *l0 = leveldb_property_value(d->db, "leveldb.num-files-at-level0");
-	snprintf(buf, n, "L0 files=%s (no manual compaction)", l0 ? l0 : "?");
-	leveldb_free(l0);
-}
-
-const struct kv_engine_ops engine_leveldb = {
-	.name = "leveldb",
-	.phase_mask = (1u << PH__COUNT) - 1,
-	.setup = "WriteOptions.sync=1, compression off, 10-bit Bloom (no manual compaction)",
-	.open = ldb_open,
-	.close = ldb_close,
-	.put = ldb_put,
-	.get = ldb_get,
-	.del = ldb_del,
-	.describe = ldb_describe,
-};
-#endif /* HAVE_LEVELDB */

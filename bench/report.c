@@ -1,15 +1,17 @@
 /*
- * report.c -- the header, the human-readable tables and the JSON document.
+ * report.c -- fio-like human output: the run header, one block per job result
+ * (IOPS, bandwidth, completion latency and its percentiles, CPU), the terse
+ * one-line form, and the --compare table with ratios to the first engine.
  *
- * With --reps > 1 every cell is the median over the repetitions that ran, and a
- * second table gives the spread (min..max) of the same cells.  Rows are grouped
- * by phase so engines sit next to each other; "rel" is ops/s relative to the
- * first engine named, in the same phase of the same run.
+ * Terse line (';'-separated, one per result; field 2 is the format version):
+ *   daxkv-bench;1;job;engine;rw;rep;error;elapsed_ms;
+ *   then for each of read, write, delete, scan:
+ *     ops;iops;bw_bytes;min_ns;max_ns;mean_ns;stddev_ns;p50_ns;p99_ns;p99.9_ns;p99.99_ns;
+ *   then usr_pct;sys_pct;ctx;majf;minf;write_amp;space_amp  (-1: not available)
  */
-#include "kvbench.h"
+#include "bench.h"
 
 #include <linux/magic.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statfs.h>
@@ -17,88 +19,22 @@
 #include <time.h>
 #include <unistd.h>
 
-enum metric { M_OPS, M_SEC, M_OPS_S, M_MB_S, M_P50, M_P99, M_P999, M_MAX, M_MEAN, M_ERR, M__N };
-
-static const char *const metric_json[M__N] = {
-	"ops", "seconds", "ops_per_sec", "mb_per_sec", "p50_us", "p99_us", "p999_us", "max_us",
-	"mean_us", "errors",
-};
-
-static double metric_of(const struct phase_result *r, enum metric m)
-{
-	switch (m) {
-	case M_OPS: return (double)r->ops;
-	case M_SEC: return r->seconds;
-	case M_OPS_S: return r->ops_per_sec;
-	case M_MB_S: return r->mb_per_sec;
-	case M_P50: return r->p50_us;
-	case M_P99: return r->p99_us;
-	case M_P999: return r->p999_us;
-	case M_MAX: return r->max_us;
-	case M_MEAN: return r->mean_us;
-	case M_ERR: return (double)(r->verify_errors + r->engine_errors);
-	case M__N: break;
-	}
-	return 0.0;
-}
-
-struct summary {
-	unsigned n; /* repetitions that ran */
-	double med, min, max;
-};
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static struct summary summarize(const struct row *rw, enum metric m)
-{
-	struct summary s = {0};
-	double *v = malloc(rw->nreps * sizeof(double));
-	if (!v)
-		return s;
-	for (unsigned i = 0; i < rw->nreps; i++)
-		if (rw->reps[i].ran)
-			v[s.n++] = metric_of(&rw->reps[i], m);
-	if (s.n) {
-		qsort(v, s.n, sizeof(double), cmp_double);
-		s.min = v[0];
-		s.max = v[s.n - 1];
-		s.med = s.n % 2 ? v[s.n / 2] : (v[s.n / 2 - 1] + v[s.n / 2]) / 2;
-	}
-	free(v);
-	return s;
-}
-
 static const char *fs_name(const char *dir)
 {
 	struct statfs sf;
 	if (statfs(dir, &sf) != 0)
-		return "unknown";
+		return "not created yet";
 	switch ((unsigned long)sf.f_type) {
 	case TMPFS_MAGIC: return "tmpfs";
 	case EXT4_SUPER_MAGIC: return "ext4";
 	case XFS_SUPER_MAGIC: return "xfs";
-	case BTRFS_SUPER_MAGIC: return "btrfs";
 	default: return "other";
 	}
 }
 
-static void phases_str(const struct kv_config *cfg, char *buf, size_t n)
+void report_header(FILE *f, const struct bench_cfg *c)
 {
-	buf[0] = '\0';
-	for (unsigned p = 0; p < cfg->nphases; p++) {
-		size_t len = strlen(buf);
-		snprintf(buf + len, n - len, "%s%s", p ? "," : "", phase_name(cfg->phases[p]));
-	}
-}
-
-void report_header(FILE *f, const struct report *r)
-{
-	const struct kv_config *c = r->cfg;
-	char when[64], phases[256];
+	char when[64];
 	time_t t = time(NULL);
 	struct tm tm;
 	gmtime_r(&t, &tm);
@@ -107,255 +43,229 @@ void report_header(FILE *f, const struct report *r)
 	if (uname(&u) != 0)
 		memset(&u, 0, sizeof(u));
 	const char *force = getenv("PMEM_IS_PMEM_FORCE");
-	phases_str(c, phases, sizeof(phases));
-	fprintf(f, "# daxkv-kvbench\n# command: %s\n", r->command);
-	fprintf(f, "# date: %s  host: %s  kernel: %s  cpus: %ld\n", when, u.nodename, u.release,
-		sysconf(_SC_NPROCESSORS_ONLN));
-	fprintf(f, "# dir: %s (%s)  PMEM_IS_PMEM_FORCE=%s\n", c->dir, fs_name(c->dir),
-		force ? force : "unset");
-	fprintf(f,
-		"# keys=%llu key=%zuB value=%zuB threads=%u reps=%u seed=%llu phases=%s "
-		"daxkv-pool=%lluMiB timing-fence=%d\n",
-		(unsigned long long)c->keys, c->key_size, c->value_size, c->threads, c->reps,
-		(unsigned long long)c->seed, phases, (unsigned long long)(c->pool_size >> 20),
-		c->timing_fence);
-	if (strcmp(fs_name(c->dir), "tmpfs") == 0)
-		fprintf(f, "# NOTE: on tmpfs fsync/fdatasync/msync do nothing: the peers' synced "
-			   "writes pay no cache flush here\n#       (daxkv and the floor do): peer "
-			   "numbers are upper bounds.\n");
-	for (unsigned e = 0; e < r->nengines; e++)
-		fprintf(f, "# %-8s %s\n", r->engines[e]->name, r->engines[e]->setup);
+	fprintf(f, "# daxkv-bench: %s\n", c->command);
+	fprintf(f, "# %s  host %s  kernel %s  cpus %ld  PMEM_IS_PMEM_FORCE=%s  directory %s (%s)\n",
+		when, u.nodename, u.release, sysconf(_SC_NPROCESSORS_ONLN), force ? force : "unset",
+		c->jobs[0].directory, fs_name(c->jobs[0].directory));
 }
 
-static void fmt_num(char *buf, size_t n, double v, int prec)
+/* fio's short numbers: 306k, 1.2M. */
+static void human(char *buf, size_t n, double v)
 {
-	snprintf(buf, n, "%.*f", prec, v);
+	if (v >= 10e6)
+		snprintf(buf, n, "%.0fM", v / 1e6);
+	else if (v >= 1e6)
+		snprintf(buf, n, "%.2fM", v / 1e6);
+	else if (v >= 10e3)
+		snprintf(buf, n, "%.0fk", v / 1e3);
+	else if (v >= 1e3)
+		snprintf(buf, n, "%.2fk", v / 1e3);
+	else
+		snprintf(buf, n, "%.0f", v);
 }
 
-/* Precision per metric column. */
-static const int metric_prec[M__N] = {0, 3, 0, 2, 2, 2, 2, 1, 2, 0};
-
-static const struct row *first_engine_row(const struct report *r, unsigned pidx)
+static void print_percentiles(FILE *f, const struct job *j, const struct hist *h, double div,
+			      const char *unit)
 {
-	for (unsigned i = 0; i < r->nrows; i++)
-		if (r->rows[i].eng == r->engines[0] && r->rows[i].pidx == pidx &&
-		    !r->rows[i].is_prepare)
-			return &r->rows[i];
-	return NULL;
+	fprintf(f, "    clat percentiles (%s):\n", unit);
+	for (unsigned i = 0; i < j->npct; i++) {
+		double v = (double)hist_quantile(h, j->pct[i] / 100.0) / div;
+		fprintf(f, "%s%6.2fth=[%6.0f]%s", i % 4 == 0 ? "     | " : "", j->pct[i], v,
+			i + 1 == j->npct ? "\n" : i % 4 == 3 ? ",\n" : ", ");
+	}
 }
 
-static void print_row(FILE *f, const struct report *r, const struct row *rw, int spread)
+static void print_dir(FILE *f, const struct job_result *r, enum dir d)
 {
-	static const enum metric cols[] = {M_OPS, M_SEC, M_OPS_S, M_MB_S, M_P50,
-					   M_P99, M_P999, M_MAX, M_ERR};
-	static const int width[] = {9, 8, 10, 8, 8, 8, 9, 9, 6};
-	struct summary ops_s = summarize(rw, M_OPS_S);
-	fprintf(f, "%-8s %-12s", rw->eng->name, rw->label);
-	if (ops_s.n == 0) {
-		int unsupported = !(rw->eng->phase_mask & (1u << rw->kind));
-		fprintf(f, " %s\n", unsupported ? "n/a (not supported by this engine)"
-						: "not run (an earlier error)");
+	const struct dir_result *x = &r->d[d];
+	const struct hist *h = x->hist;
+	char iops[32];
+	double el = r->elapsed_s > 0 ? r->elapsed_s : 1;
+	human(iops, sizeof(iops), (double)x->ops / el);
+	fprintf(f, "  %s: IOPS=%s, BW=%.1fMiB/s (%.1fMB/s)(%.1fMiB/%.0fmsec), ops=%llu", dir_name(d),
+		iops, (double)x->bytes / el / 1048576.0, (double)x->bytes / el / 1e6,
+		(double)x->bytes / 1048576.0, r->elapsed_s * 1e3, (unsigned long long)x->ops);
+	if (x->not_found)
+		fprintf(f, ", not found=%llu", (unsigned long long)x->not_found);
+	if (d == DIR_SCAN)
+		fprintf(f, ", keys=%llu (%.0f/s)", (unsigned long long)x->keys, (double)x->keys / el);
+	fputc('\n', f);
+	/* fio's choice of unit: the one that keeps the typical value readable. */
+	uint64_t mid = hist_quantile(h, 0.5);
+	double div = mid < 10000 ? 1 : mid < 10000000 ? 1e3 : 1e6;
+	const char *unit = div == 1 ? "nsec" : div == 1e3 ? "usec" : "msec";
+	fprintf(f, "    clat (%s): min=%.0f, max=%.0f, avg=%.2f, stdev=%.2f\n", unit,
+		(double)h->min_ns / div, (double)h->max_ns / div, hist_mean(h) / div,
+		hist_stddev(h) / div);
+	print_percentiles(f, r->job, h, div, unit);
+}
+
+static void print_daxkv(FILE *f, const struct job_result *r)
+{
+	const struct kv_stats *s = &r->st_end;
+	char wa[32] = "n/a", sa[32] = "n/a";
+	if (r->write_amp >= 0)
+		snprintf(wa, sizeof(wa), "%.3f", r->write_amp);
+	if (r->space_amp >= 0)
+		snprintf(sa, sizeof(sa), "%.3f", r->space_amp);
+	fprintf(f, "  daxkv        : write_amp=%s, space_amp=%s, bytes_written=%llu (of %llu asked), "
+		   "gc_passes=%llu, gc_bytes_moved=%llu\n",
+		wa, sa, (unsigned long long)r->bytes_written_delta,
+		(unsigned long long)r->bytes_requested, (unsigned long long)s->gc_passes,
+		(unsigned long long)s->gc_bytes_moved);
+	fprintf(f, "                 segments used=%llu free=%llu (%.1f MiB each), live=%.1fMiB, "
+		   "dead=%.1fMiB\n",
+		(unsigned long long)s->segments_used, (unsigned long long)s->segments_free,
+		(double)s->segment_size / 1048576.0, (double)s->live_bytes / 1048576.0,
+		(double)s->dead_bytes / 1048576.0);
+}
+
+void report_normal(FILE *f, const struct job_result *r)
+{
+	const struct job *j = r->job;
+	char kd[32];
+	fprintf(f, "%s: (groupid=0, jobs=%u): err=%2d: engine=%s rw=%s ks=%llu bs=%llu nrkeys=%llu "
+		   "key_dist=%s rep=%u\n",
+		j->name, j->numjobs, r->error, r->eng->name, rw_name(j->rw),
+		(unsigned long long)j->ks, (unsigned long long)j->bs, (unsigned long long)j->nrkeys,
+		key_dist_name(job_key_dist(j), j->zipf_theta, kd, sizeof(kd)), r->rep + 1);
+	if (r->skipped) {
+		fprintf(f, "  skipped      : %s\n", r->skip_why);
 		return;
 	}
-	if (rw->is_prepare) {
-		struct summary s = summarize(rw, M_SEC);
-		char a[32], b[32];
-		fmt_num(a, sizeof(a), s.min, 3);
-		fmt_num(b, sizeof(b), s.max, 3);
-		if (spread)
-			fprintf(f, " %9s %8s..%s   (flush + compaction, not in any phase)\n", "-", a, b);
-		else
-			fprintf(f, " %9s %8.3f   (flush + compaction, not in any phase)\n", "-", s.med);
-		return;
-	}
-	char cell[80];
-	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
-		struct summary s = summarize(rw, cols[i]);
-		if (spread) {
-			char a[32], b[32];
-			fmt_num(a, sizeof(a), s.min, metric_prec[cols[i]]);
-			fmt_num(b, sizeof(b), s.max, metric_prec[cols[i]]);
-			snprintf(cell, sizeof(cell), "%s..%s", a, b);
-			fprintf(f, " %*s", width[i] + 8, cell);
-		} else {
-			fmt_num(cell, sizeof(cell), cols[i] == M_OPS_S ? s.med / 1000.0 : s.med,
-				cols[i] == M_OPS_S ? 1 : metric_prec[cols[i]]);
-			fprintf(f, " %*s", width[i], cell);
-		}
-		if (cols[i] == M_OPS_S && !spread) {
-			const struct row *base = first_engine_row(r, rw->pidx);
-			struct summary bs = base ? summarize(base, M_OPS_S) : (struct summary){0};
-			if (bs.n && bs.med > 0)
-				fprintf(f, " %6.2f", s.med / bs.med);
-			else
-				fprintf(f, " %6s", "-");
-		}
-	}
+	if (r->preload_ops || r->prepare_s > 0)
+		fprintf(f, "  preload      : %llu keys in %.2f s; prepare (flush+compact): %.2f s "
+			   "(neither measured)\n",
+			(unsigned long long)r->preload_ops, r->preload_s, r->prepare_s);
+	for (int d = 0; d < DIR__COUNT; d++)
+		if (r->d[d].hist)
+			print_dir(f, r, (enum dir)d);
+	fprintf(f, "  cpu          : usr=%.2f%%, sys=%.2f%%, ctx=%llu, majf=%llu, minf=%llu\n",
+		r->usr_pct, r->sys_pct, (unsigned long long)r->ctx, (unsigned long long)r->majf,
+		(unsigned long long)r->minf);
+	if (r->have_stats)
+		print_daxkv(f, r);
+	if (r->info[0])
+		fprintf(f, "  engine       : %s\n", r->info);
+	if (r->verify_errors || r->engine_errors)
+		fprintf(f, "  errors       : verify=%llu engine=%llu\n",
+			(unsigned long long)r->verify_errors, (unsigned long long)r->engine_errors);
 	fputc('\n', f);
 }
 
-static void print_table(FILE *f, const struct report *r, int spread)
+void report_terse(FILE *f, const struct job_result *r)
 {
-	if (spread)
-		fprintf(f, "\n%-8s %-12s %17s %16s %18s %16s %16s %16s %17s %17s %14s\n", "engine",
-			"step", "ops", "sec", "ops/s", "MB/s", "p50_us", "p99_us", "p99.9_us",
-			"max_us", "errors");
-	else
-		fprintf(f, "\n%-8s %-12s %9s %8s %10s %6s %8s %8s %8s %9s %9s %6s\n", "engine",
-			"step", "ops", "sec", "kops/s", "rel", "MB/s", "p50_us", "p99_us",
-			"p99.9_us", "max_us", "errors");
-	for (unsigned p = 0; p < r->cfg->nphases; p++) {
-		for (unsigned e = 0; e < r->nengines; e++)
-			for (unsigned i = 0; i < r->nrows; i++)
-				if (r->rows[i].eng == r->engines[e] && r->rows[i].pidx == p)
-					print_row(f, r, &r->rows[i], spread);
-		if (p + 1 < r->cfg->nphases && r->nengines > 1)
-			fputc('\n', f);
-	}
-}
-
-void report_table(FILE *f, const struct report *r)
-{
-	const struct kv_config *c = r->cfg;
-	if (c->reps > 1)
-		fprintf(f, "\n## medians of %u repetitions (engines interleaved)", c->reps);
-	print_table(f, r, 0);
-	if (c->reps > 1) {
-		fprintf(f, "\n## spread: min..max over the %u repetitions", c->reps);
-		print_table(f, r, 1);
-	}
-	fprintf(f, "\n# latency: per operation, CLOCK_MONOTONIC, log-linear histogram (<0.8%% "
-		   "bucket error), all threads merged\n");
-	fprintf(f, "# ops/s = total ops / phase wall time; MB/s counts key+value (key only for "
-		   "delete, readmissing); rel = ops/s / %s's\n", r->engines[0]->name);
-	for (unsigned e = 0; e < r->nengines; e++) {
-		if (r->engines[e]->read_note)
-			fprintf(f, "# * %s\n", r->engines[e]->read_note);
-	}
-	for (unsigned e = 0; e < r->nengines; e++)
-		if (r->notes[e][0])
-			fprintf(f, "# at close (last rep), %s: %s\n", r->engines[e]->name, r->notes[e]);
-	fprintf(f, "# errors: %llu\n", (unsigned long long)r->total_errors);
-}
-
-/* ---- JSON -------------------------------------------------------------------------------- */
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; s && *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
-static void json_num(FILE *f, double v)
-{
-	if (!isfinite(v))
-		v = 0;
-	if (v == floor(v) && fabs(v) < 1e15)
-		fprintf(f, "%.0f", v);
-	else
-		fprintf(f, "%.4f", v);
-}
-
-static void json_metrics(FILE *f, const struct row *rw, int which)
-{
-	fputc('{', f);
-	for (int m = 0; m < M__N; m++) {
-		struct summary s = summarize(rw, (enum metric)m);
-		fprintf(f, "%s\"%s\": ", m ? ", " : "", metric_json[m]);
-		json_num(f, which == 0 ? s.med : which == 1 ? s.min : s.max);
-	}
-	fputc('}', f);
-}
-
-static void json_rep(FILE *f, const struct phase_result *p)
-{
-	fprintf(f, "{\"ran\": %s", p->ran ? "true" : "false");
-	for (int m = 0; m < M__N; m++) {
-		fprintf(f, ", \"%s\": ", metric_json[m]);
-		json_num(f, metric_of(p, (enum metric)m));
-	}
-	fprintf(f, ", \"verify_errors\": %llu, \"engine_errors\": %llu}",
-		(unsigned long long)p->verify_errors, (unsigned long long)p->engine_errors);
-}
-
-void report_json(FILE *f, const struct report *r)
-{
-	const struct kv_config *c = r->cfg;
-	struct utsname u;
-	if (uname(&u) != 0)
-		memset(&u, 0, sizeof(u));
-	fprintf(f, "{\n  \"tool\": \"daxkv-kvbench\",\n  \"command\": ");
-	json_str(f, r->command);
-	fprintf(f, ",\n  \"time\": %lld,\n  \"environment\": {\"host\": ", (long long)time(NULL));
-	json_str(f, u.nodename);
-	fprintf(f, ", \"kernel\": ");
-	json_str(f, u.release);
-	fprintf(f, ", \"cpus\": %ld, \"fs\": ", sysconf(_SC_NPROCESSORS_ONLN));
-	json_str(f, fs_name(c->dir));
-	fprintf(f, ", \"pmem_is_pmem_force\": ");
-	if (getenv("PMEM_IS_PMEM_FORCE"))
-		json_str(f, getenv("PMEM_IS_PMEM_FORCE"));
-	else
-		fprintf(f, "null");
-	fprintf(f, "},\n  \"config\": {\"dir\": ");
-	json_str(f, c->dir);
-	fprintf(f,
-		", \"keys\": %llu, \"key_size\": %zu, \"value_size\": %zu, \"threads\": %u, "
-		"\"reps\": %u, \"seed\": %llu, \"pool_size\": %llu, \"timing_fence\": %s, "
-		"\"phases\": [",
-		(unsigned long long)c->keys, c->key_size, c->value_size, c->threads, c->reps,
-		(unsigned long long)c->seed, (unsigned long long)c->pool_size,
-		c->timing_fence ? "true" : "false");
-	for (unsigned p = 0; p < c->nphases; p++) {
-		if (p)
-			fprintf(f, ", ");
-		json_str(f, phase_name(c->phases[p]));
-	}
-	fprintf(f, "]},\n  \"engines\": [");
-	for (unsigned e = 0; e < r->nengines; e++) {
-		fprintf(f, "%s\n    {\"name\": ", e ? "," : "");
-		json_str(f, r->engines[e]->name);
-		fprintf(f, ", \"setup\": ");
-		json_str(f, r->engines[e]->setup);
-		fprintf(f, ", \"read_note\": ");
-		if (r->engines[e]->read_note)
-			json_str(f, r->engines[e]->read_note);
-		else
-			fprintf(f, "null");
-		fprintf(f, ", \"at_close\": ");
-		json_str(f, r->notes[e]);
-		fputc('}', f);
-	}
-	fprintf(f, "\n  ],\n  \"results\": [");
-	for (unsigned i = 0; i < r->nrows; i++) {
-		const struct row *rw = &r->rows[i];
-		fprintf(f, "%s\n    {\"engine\": ", i ? "," : "");
-		json_str(f, rw->eng->name);
-		fprintf(f, ", \"step\": ");
-		json_str(f, rw->is_prepare ? "compact" : phase_name(rw->kind));
-		fprintf(f, ", \"phase_index\": %u, \"supported\": %s,\n     \"median\": ", rw->pidx,
-			rw->is_prepare || (rw->eng->phase_mask & (1u << rw->kind)) ? "true"
-										 : "false");
-		json_metrics(f, rw, 0);
-		fprintf(f, ",\n     \"min\": ");
-		json_metrics(f, rw, 1);
-		fprintf(f, ",\n     \"max\": ");
-		json_metrics(f, rw, 2);
-		fprintf(f, ",\n     \"reps\": [");
-		for (unsigned k = 0; k < rw->nreps; k++) {
-			fprintf(f, "%s\n       ", k ? "," : "");
-			json_rep(f, &rw->reps[k]);
+	fprintf(f, "daxkv-bench;1;%s;%s;%s;%u;%d;%.0f", r->job->name, r->eng->name,
+		rw_name(r->job->rw), r->rep + 1, r->error ? 1 : r->skipped ? 2 : 0,
+		r->elapsed_s * 1e3);
+	double el = r->elapsed_s > 0 ? r->elapsed_s : 1;
+	for (int d = 0; d < DIR__COUNT; d++) {
+		const struct dir_result *x = &r->d[d];
+		const struct hist *h = x->hist;
+		if (!h) {
+			fprintf(f, ";0;0;0;0;0;0;0;0;0;0;0");
+			continue;
 		}
-		fprintf(f, "]}");
+		fprintf(f, ";%llu;%.1f;%.0f;%llu;%llu;%.1f;%.1f;%llu;%llu;%llu;%llu",
+			(unsigned long long)x->ops, (double)x->ops / el, (double)x->bytes / el,
+			(unsigned long long)h->min_ns, (unsigned long long)h->max_ns, hist_mean(h),
+			hist_stddev(h), (unsigned long long)hist_quantile(h, 0.5),
+			(unsigned long long)hist_quantile(h, 0.99),
+			(unsigned long long)hist_quantile(h, 0.999),
+			(unsigned long long)hist_quantile(h, 0.9999));
 	}
-	fprintf(f, "\n  ],\n  \"errors\": %llu\n}\n", (unsigned long long)r->total_errors);
+	fprintf(f, ";%.2f;%.2f;%llu;%llu;%llu;%.4f;%.4f\n", r->usr_pct, r->sys_pct,
+		(unsigned long long)r->ctx, (unsigned long long)r->majf, (unsigned long long)r->minf,
+		r->write_amp, r->space_amp);
+}
+
+/* ---- --compare ------------------------------------------------------------------------------- */
+
+static int usable(const struct job_result *r)
+{
+	return r && !r->error && !r->skipped && r->elapsed_s > 0;
+}
+
+unsigned median_rep(struct job_result *const *reps_of_one, unsigned reps)
+{
+	unsigned idx[128], n = 0;
+	for (unsigned i = 0; i < reps && n < 128; i++)
+		if (usable(reps_of_one[i]))
+			idx[n++] = i;
+	if (n == 0)
+		return 0;
+	for (unsigned a = 1; a < n; a++) /* insertion sort by IOPS: n is small */
+		for (unsigned b = a; b > 0 && result_iops(reps_of_one[idx[b]]) <
+						      result_iops(reps_of_one[idx[b - 1]]);
+		     b--) {
+			unsigned t = idx[b];
+			idx[b] = idx[b - 1];
+			idx[b - 1] = t;
+		}
+	return idx[(n - 1) / 2];
+}
+
+/* All directions of a result in one histogram (for the table's latency columns). */
+static void merged(const struct job_result *r, struct hist *h)
+{
+	hist_init(h);
+	for (int d = 0; d < DIR__COUNT; d++)
+		if (r->d[d].hist)
+			hist_merge(h, r->d[d].hist);
+}
+
+static void spread(struct job_result *const *reps, unsigned n, double *lo, double *hi)
+{
+	*lo = 1e300;
+	*hi = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (!usable(reps[i]))
+			continue;
+		double v = result_iops(reps[i]);
+		*lo = v < *lo ? v : *lo;
+		*hi = v > *hi ? v : *hi;
+	}
+}
+
+/* res[e * reps + r]: engine e, repetition r, of this job. */
+void report_compare(FILE *f, const struct bench_cfg *c, unsigned job,
+		    struct job_result *const *res, unsigned nengines, unsigned reps)
+{
+	const struct job *j = &c->jobs[job];
+	struct hist *h = malloc(sizeof(*h));
+	if (!h)
+		return;
+	fprintf(f, "compare %s: rw=%s ks=%llu bs=%llu nrkeys=%llu numjobs=%u; median of %u rep(s) "
+		   "by IOPS, all operations\n",
+		j->name, rw_name(j->rw), (unsigned long long)j->ks, (unsigned long long)j->bs,
+		(unsigned long long)j->nrkeys, j->numjobs, reps);
+	fprintf(f, "  %-11s %9s %19s %7s %9s %8s %8s %9s %6s %6s %7s\n", "engine", "kIOPS",
+		"min..max", "ratio", "MiB/s", "p50_us", "p99_us", "p99.9_us", "usr%", "sys%",
+		"prep_s");
+	double base = 0;
+	for (unsigned e = 0; e < nengines; e++) {
+		struct job_result *const *rr = res + (size_t)e * reps;
+		const struct job_result *m = rr[median_rep(rr, reps)];
+		if (!usable(m)) {
+			fprintf(f, "  %-11s %s\n", m->eng->name,
+				m->skipped ? m->skip_why : "failed (see the messages above)");
+			continue;
+		}
+		double iops = result_iops(m), lo, hi;
+		spread(rr, reps, &lo, &hi);
+		if (e == 0)
+			base = iops;
+		char ratio[16] = "-";
+		if (base > 0)
+			snprintf(ratio, sizeof(ratio), "%.2f", iops / base);
+		char mm[48];
+		snprintf(mm, sizeof(mm), "%.1f..%.1f", lo / 1e3, hi / 1e3);
+		merged(m, h);
+		fprintf(f, "  %-11s %9.1f %19s %7s %9.1f %8.2f %8.2f %9.2f %6.1f %6.1f %7.2f\n",
+			m->eng->name, iops / 1e3, mm, ratio, result_bw(m) / 1048576.0,
+			(double)hist_quantile(h, 0.5) / 1e3, (double)hist_quantile(h, 0.99) / 1e3,
+			(double)hist_quantile(h, 0.999) / 1e3, m->usr_pct, m->sys_pct, m->prepare_s);
+	}
+	fputc('\n', f);
+	free(h);
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench-strace.sh -- show that daxkv's data path makes (almost) no system calls.
 #
-# Runs daxkv-kvbench under `strace -c -f` for a fill + read of KEYS keys, prints
+# Runs daxkv-bench under `strace -c -f` for a fill + read of KEYS keys, prints
 # that syscall summary, then runs the same with SMALL keys and prints the
 # syscalls whose count grows with the number of operations, per operation.
 # Set-up (open, mmap, thread start, clean-up) cancels out in the difference; on
@@ -9,8 +9,8 @@
 #
 # usage: scripts/bench-strace.sh [BUILD_DIR]          (default: build)
 # env:   KEYS=200000  SMALL=2000  ENGINE=daxkv  DIR=/dev/shm/kvbench-strace
-#        KVBENCH=path/to/daxkv-kvbench   (default BUILD_DIR/bench/daxkv-kvbench)
-#        EXTRA="--threads=2"             more daxkv-kvbench options
+#        BENCH=path/to/daxkv-bench       (default BUILD_DIR/bench/daxkv-bench)
+#        EXTRA="--numjobs=2"             more daxkv-bench options
 #        OUT=DIR                          keep the strace files there (default: a temp dir)
 #        MAX_PER_OP=0.01                  exit 1 when growing syscalls per op exceed it
 #        PMEM_IS_PMEM_FORCE               default 1 (tmpfs counts as pmem, as in the tests)
@@ -23,11 +23,11 @@ SMALL=${SMALL:-2000}
 ENGINE=${ENGINE:-daxkv}
 DIR=${DIR:-/dev/shm/kvbench-strace}
 EXTRA=${EXTRA:-}
-KVBENCH=${KVBENCH:-$BUILD/bench/daxkv-kvbench}
+BENCH=${BENCH:-$BUILD/bench/daxkv-bench}
 export PMEM_IS_PMEM_FORCE=${PMEM_IS_PMEM_FORCE:-1}
 
 command -v strace >/dev/null || { echo "bench-strace: strace is not installed" >&2; exit 2; }
-[ -x "$KVBENCH" ] || { echo "bench-strace: no executable $KVBENCH (build it, or set KVBENCH=)" >&2; exit 2; }
+[ -x "$BENCH" ] || { echo "bench-strace: no executable $BENCH (build it, or set BENCH=)" >&2; exit 2; }
 if [ "$SMALL" -ge "$KEYS" ]; then
 	echo "bench-strace: SMALL ($SMALL) must be below KEYS ($KEYS)" >&2
 	exit 2
@@ -40,13 +40,14 @@ else
 	trap 'rm -rf "$OUT"' EXIT
 fi
 
-# run KEYS FILE: one traced fill + read; the summary goes to FILE.
+# run KEYS FILE: one traced fill + read (KEYS of each); the summary goes to FILE.
 run() {
 	# shellcheck disable=SC2086
 	strace -f -c -S calls -U name,calls,errors,time-percent -o "$2" \
-		"$KVBENCH" --engine="$ENGINE" --keys="$1" --phases=fill,read --dir="$DIR" $EXTRA \
+		"$BENCH" --engine="$ENGINE" --nrkeys="$1" --directory="$DIR" $EXTRA --share_store=1 \
+		--name=fill --rw=randwrite --name=read --rw=randread \
 		>"$2.bench" 2>&1 || {
-		echo "bench-strace: daxkv-kvbench failed:" >&2
+		echo "bench-strace: daxkv-bench failed:" >&2
 		cat "$2.bench" >&2
 		exit 1
 	}
@@ -59,10 +60,9 @@ ops_big=$((2 * KEYS))
 ops_delta=$((2 * (KEYS - SMALL)))
 total_big=$(awk '$1 == "total" { print $2 }' "$OUT/big")
 
-echo "# bench-strace: $KVBENCH --engine=$ENGINE --keys=$KEYS --phases=fill,read --dir=$DIR $EXTRA"
+echo "# bench-strace: $BENCH --engine=$ENGINE --nrkeys=$KEYS --directory=$DIR $EXTRA --share_store=1 --name=fill --rw=randwrite --name=read --rw=randread"
 echo "# PMEM_IS_PMEM_FORCE=$PMEM_IS_PMEM_FORCE"
-grep -E '^(rocksdb|lmdb|leveldb|floor|daxkv) ' "$OUT/big.bench" || true
-grep -E '^# at close' "$OUT/big.bench" || true
+grep -E '^[a-z]+: \(groupid|^  (read|write): IOPS' "$OUT/big.bench" || true
 echo
 echo "## strace -c -f: every syscall of the whole process ($ops_big operations)"
 cat "$OUT/big"

@@ -2,9 +2,9 @@
 # demo.sh -- install packages, build, and run a 1M-key daxkv benchmark on
 # emulated persistent memory (tmpfs at /dev/shm with PMEM_IS_PMEM_FORCE=1).
 #
-#   bash scripts/demo.sh [extra daxkv-kvbench flags...]     as root (or with sudo)
+#   bash scripts/demo.sh [extra daxkv-bench options...]     as root (or with sudo)
 #
-# Extra flags go after the defaults (e.g. --threads=4).  DAXKV_DEMO_DIR sets the
+# Extra options go after the defaults and apply to both jobs (e.g. --numjobs=2).  DAXKV_DEMO_DIR sets the
 # store directory (default /dev/shm/daxkv-demo); it is removed before and after.
 # tmpfs is RAM: nothing here survives a reboot.  For real (or memmap-emulated)
 # persistent memory see scripts/pmem-emulate.sh and point --dir at a DAX mount.
@@ -14,7 +14,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 dir="${DAXKV_DEMO_DIR:-/dev/shm/daxkv-demo}"
-bench="build/bench/daxkv-kvbench"
+bench="build/bench/daxkv-bench"
 
 bash scripts/setup.sh
 bash scripts/build.sh build
@@ -37,7 +37,9 @@ if [[ -n "$avail_kib" ]] && ((avail_kib < 2 * 1024 * 1024)); then
 	echo "demo.sh: warning: only $((avail_kib / 1024)) MiB free at $dir; the demo wants ~2 GiB" >&2
 fi
 
-args=(--engine=daxkv --dir="$dir" --keys=1000000 --value-size=100 --threads=1 "$@")
+# A fill of 1M keys, then as many random reads, on one store (fio-style jobs).
+args=(--engine=daxkv --directory="$dir" --nrkeys=1000000 --bs=100 --numjobs=1 "$@"
+	--share_store=1 --name=fill --rw=randwrite --name=randread --rw=randread)
 echo "demo.sh: store at $dir (emulated pmem: PMEM_IS_PMEM_FORCE=1)"
 echo "demo.sh: PMEM_IS_PMEM_FORCE=1 $bench ${args[*]}"
 PMEM_IS_PMEM_FORCE=1 "$bench" "${args[@]}"

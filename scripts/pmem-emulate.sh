@@ -201,7 +201,7 @@ print_fallback() {
 Use instead: emulated pmem on tmpfs (/dev/shm${avail:+, $avail here})
   export PMEM_IS_PMEM_FORCE=1
   bash scripts/test.sh                                   # the tests do this already
-  build/bench/daxkv-kvbench --engine=daxkv --dir=/dev/shm/daxkv-try --keys=100000
+  build/bench/daxkv-bench --engine=daxkv --directory=/dev/shm/daxkv-try --nrkeys=100000 --rw=randwrite
   # in a program: daxkv_open("/dev/shm/mystore", &opt, &db) with the variable set
 Without PMEM_IS_PMEM_FORCE=1 libpmem reports a tmpfs mapping as not persistent
 memory (no MAP_SYNC there), and daxkv will not treat it as pmem: it refuses
@@ -661,7 +661,7 @@ cmd_setup() {
 	cat <<EOF
 
 A DAX filesystem is ready at $mount_point.  daxkv maps it as pmem (no PMEM_IS_PMEM_FORCE):
-  build/bench/daxkv-kvbench --engine=daxkv --dir=$mount_point/daxkv-bench --keys=1000000
+  build/bench/daxkv-bench --engine=daxkv --directory=$mount_point/daxkv-bench --nrkeys=1000000 --rw=randwrite
 $(grep -q 'memmap=' /proc/cmdline && echo "It is memmap-emulated, i.e. DRAM: its contents survive a crash of the process, not a power loss.")
 The mount does not survive a reboot; to make it permanent, add to /etc/fstab:
   $dev $mount_point $fs dax,nofail 0 0

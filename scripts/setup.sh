@@ -16,7 +16,7 @@ packages=(
 	libpmem-dev libpmemobj-dev libisal-dev liburcu-dev liburing-dev
 	libcunit1-dev
 	librocksdb-dev liblmdb-dev libleveldb-dev
-	libinih-dev libcjson-dev gnuplot-nox
+	libinih-dev libcjson-dev gnuplot-nox jq
 	strace valgrind clang libclang-rt-14-dev
 )
 # Wanted where the distribution has them: not an error when missing.
