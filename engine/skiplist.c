@@ -579,9 +579,13 @@ int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
 int sl_purge(struct daxkv *db, unsigned lane, uint64_t off)
 {
 	int rc = 0;
-	if (!na_is_set(db, off))
+	/* off comes from the purge list, refilled from media after a crash:
+	 * purge only what is plainly an allocated node. */
+	if (!na_off_ok(db, off, 1) || !na_is_set(db, off))
 		return 0;
 	struct sl_node *n = dkv_ptr(db, off);
+	if (!na_off_ok(db, off, n->level))
+		return 0;
 	epoch_pin();
 	node_lock(db, n);
 	uint64_t loc = sl_loc(n);
