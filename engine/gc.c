@@ -197,7 +197,11 @@ static int gc_group(struct gc_ctx *g, uint32_t id, uint64_t *off, uint64_t end)
 				       (unsigned long long)(o - dkv_seg_start(db, id)));
 		*off += sz;
 		const struct rec_hdr *h = rec_at(db, o);
-		struct sl_node *n = sl_find(db, (struct sl_key){ rec_key(h), h->klen });
+		bool damaged = false;
+		struct sl_node *n = sl_find_ex(db, (struct sl_key){ rec_key(h), h->klen }, &damaged);
+		if (DKV_UNLIKELY(damaged)) /* "not found" would be no proof of death */
+			return dkv_err(DAXKV_ECORRUPT, "segment %u: the index is damaged; "
+				       "segment kept", id);
 		uint64_t loc = n ? sl_loc(n) : LOC_TOMB;
 		if ((loc & ~LOC_TOMB) != o)
 			continue; /* dead */
