@@ -198,12 +198,34 @@ DAXKV_API int daxkv_iter_valid(const daxkv_iter *it)
 	return it && it->cur != NULL;
 }
 
+/* Software pipelining of a forward walk: the nodes and records ahead are
+ * scattered over the pool, one cache miss each.  At node n, n's successor
+ * (prefetched one step ago) gives its record's address, and the successor's
+ * successor is fetched for the next step, so the misses of the keys ahead
+ * overlap with the work on this one.  Prefetches never fault; what is read
+ * to compute them is bounds-checked (the iterator's pin keeps nodes alive). */
+static inline void prefetch_ahead(struct daxkv *db, const struct sl_node *n)
+{
+	uint64_t o = atomic_load_explicit((_Atomic uint64_t *)&n->next[0], memory_order_relaxed);
+	if (!o || !sl_off_ok(db, o))
+		return;
+	const struct sl_node *s = dkv_ptr(db, o);
+	uint64_t loc = sl_loc(s) & ~LOC_TOMB;
+	if (loc < db->pool.size)
+		__builtin_prefetch(dkv_ptr(db, loc));
+	uint64_t o2 = atomic_load_explicit((_Atomic uint64_t *)&s->next[0], memory_order_relaxed);
+	if (o2 && sl_off_ok(db, o2))
+		__builtin_prefetch(dkv_ptr(db, o2));
+}
+
 DAXKV_API void daxkv_iter_next(daxkv_iter *it)
 {
 	if (!it || !it->cur)
 		return;
 	it->cur = next_of(it, it->cur);
 	settle(it, true);
+	if (it->cur)
+		prefetch_ahead(it->db, it->cur);
 }
 
 DAXKV_API void daxkv_iter_prev(daxkv_iter *it)
