@@ -16,7 +16,8 @@
  * is fsynced (IORING_OP_FSYNC) before DEST.tmp is renamed over DEST, and the
  * directory is fsynced after the rename.  So DEST is either the previous file
  * or a complete backup, never a torn one.  This is file I/O, not pmem: the
- * pmem rules of STYLE.md (pm_* only) do not apply here.
+ * pmem rules of STYLE.md (pm_* only) do not apply here; it lives in io/, with
+ * the file I/O, and not in engine/.
  *
  * liburing calls made here that are real link-time symbols (a fault-injection
  * build can -Wl,--wrap them): io_uring_queue_init, io_uring_submit,
