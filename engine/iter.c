@@ -206,14 +206,15 @@ DAXKV_API int daxkv_iter_valid(const daxkv_iter *it)
  * to compute them is bounds-checked (the iterator's pin keeps nodes alive). */
 static inline void prefetch_ahead(struct daxkv *db, const struct sl_node *n)
 {
-	uint64_t o = atomic_load_explicit((_Atomic uint64_t *)&n->next[0], memory_order_relaxed);
+	/* acquire, as next_of: what s holds was published by the link's release */
+	uint64_t o = atomic_load_explicit((_Atomic uint64_t *)&n->next[0], memory_order_acquire);
 	if (!o || !sl_off_ok(db, o))
 		return;
 	const struct sl_node *s = dkv_ptr(db, o);
 	uint64_t loc = sl_loc(s) & ~LOC_TOMB;
 	if (loc < db->pool.size)
 		__builtin_prefetch(dkv_ptr(db, loc));
-	uint64_t o2 = atomic_load_explicit((_Atomic uint64_t *)&s->next[0], memory_order_relaxed);
+	uint64_t o2 = atomic_load_explicit((_Atomic uint64_t *)&s->next[0], memory_order_acquire);
 	if (o2 && sl_off_ok(db, o2))
 		__builtin_prefetch(dkv_ptr(db, o2));
 }
