@@ -158,9 +158,20 @@ static struct sl_node *prev_of(daxkv_iter *it, struct sl_node *n)
 
 static void settle(daxkv_iter *it, bool fwd)
 {
+	/* Order checks stop a damaged list's loops, but keys read from damaged
+	 * nodes need not compare consistently: bound the walk as searches are
+	 * bounded (twice the nodes a pool can hold). */
+	uint64_t budget = it->db->pool.size >> 5;
 	it->checked = 0;
-	while (it->cur && !(it->rec = visible(it, it->cur)))
+	while (it->cur && !(it->rec = visible(it, it->cur))) {
+		if (DKV_UNLIKELY(!budget--)) {
+			if (!it->status)
+				it->status = dkv_err(DAXKV_ECORRUPT, "level 0 loops (damaged)");
+			it->cur = NULL;
+			return;
+		}
 		it->cur = fwd ? next_of(it, it->cur) : prev_of(it, it->cur);
+	}
 }
 
 DAXKV_API void daxkv_iter_seek_first(daxkv_iter *it)
