@@ -420,6 +420,11 @@ bool gc_wait_space(struct daxkv *db)
 {
 	if (!db->gc_thread_on || atomic_load(&db->gc_stop))
 		return false;
+	/* Victims GC freed while this writer was pinned wait for a reclaim; the
+	 * writer, unpinned now, may run it rather than wait for GC's next. */
+	epoch_reclaim(db);
+	if (seg_free_count(db) > db->reserve)
+		return true;
 	struct timespec ts;
 	deadline(&ts, GC_WAIT_NS);
 	atomic_fetch_add(&db->gc_waiters, 1);
