@@ -133,6 +133,9 @@ struct bench_cfg {
 
 /* The option table (options.c).  Each setter returns 0, or -1 with a message in err. */
 #define ERR_LEN 512
+/* Writes the message into err (ERR_LEN bytes) and returns -1: the parsers'
+ * error path. */
+int opt_fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int opt_set(struct bench_cfg *c, struct job *j, const char *key, const char *val, char *err);
 /* Whether key is a boolean flag that may appear without a value (--time_based). */
 int opt_is_flag(const char *key);

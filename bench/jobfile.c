@@ -23,16 +23,6 @@
 
 #define SECTION_MARK "__daxkv_bench_section_start"
 
-static int fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(char *err, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, ERR_LEN, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* ---- growing strings ------------------------------------------------------------------ */
 
 struct sbuf {
@@ -72,16 +62,16 @@ static int expand_vars(struct sbuf *out, const char *line, size_t n, char *err)
 		if (line[i] == '$' && i + 1 < n && line[i + 1] == '{') {
 			const char *close = memchr(line + i, '}', n - i);
 			if (!close)
-				return fail(err, "unterminated ${");
+				return opt_fail(err, "unterminated ${");
 			char name[128];
 			size_t len = (size_t)(close - (line + i + 2));
 			if (len == 0 || len >= sizeof(name))
-				return fail(err, "bad variable name");
+				return opt_fail(err, "bad variable name");
 			memcpy(name, line + i + 2, len);
 			name[len] = '\0';
 			const char *v = getenv(name);
 			if (!v)
-				return fail(err, "${%s} is not set in the environment", name);
+				return opt_fail(err, "${%s} is not set in the environment", name);
 			sb_add(out, v, strlen(v));
 			i = (size_t)(close - line) + 1;
 			continue;
@@ -127,7 +117,7 @@ static char *prepare_text(const char *text, unsigned **lmap_out, char *err)
 		nlines += *p == '\n';
 	unsigned *lmap = calloc(2 * nlines + 2, sizeof(unsigned)), nout = 0, src = 0;
 	if (!lmap) {
-		fail(err, "out of memory");
+		opt_fail(err, "out of memory");
 		return NULL;
 	}
 	const char *p = text;
@@ -143,7 +133,7 @@ static char *prepare_text(const char *text, unsigned **lmap_out, char *err)
 		if (comment)
 			sb_add(&line, p, n);
 		else if (expand_vars(&line, p, n, sub) != 0) {
-			fail(err, "line %u: %s", src, sub);
+			opt_fail(err, "line %u: %s", src, sub);
 			goto bad;
 		}
 		rewrite_line(&out, line.p ? line.p : "", src, lmap, &nout);
@@ -151,7 +141,7 @@ static char *prepare_text(const char *text, unsigned **lmap_out, char *err)
 	}
 	sb_add(&out, "", 0);
 	if (out.oom || line.oom) {
-		fail(err, "out of memory");
+		opt_fail(err, "out of memory");
 		goto bad;
 	}
 	free(line.p);
@@ -187,14 +177,14 @@ static int jobfile_handler(void *user, const char *section, const char *name, co
 			return 1;
 		}
 		if (c->njobs == MAX_JOBS) {
-			fail(x->err, "more than %d jobs", MAX_JOBS);
+			opt_fail(x->err, "more than %d jobs", MAX_JOBS);
 			x->failed = 1;
 			return 0;
 		}
 		x->cur = &c->jobs[c->njobs++];
 		*x->cur = c->global;
 		if (!*section || strlen(section) >= sizeof(x->cur->name)) {
-			fail(x->err, "section name '%s': empty or too long", section);
+			opt_fail(x->err, "section name '%s': empty or too long", section);
 			x->failed = 1;
 			return 0;
 		}
@@ -214,18 +204,18 @@ int cfg_parse_jobstring(struct bench_cfg *c, const char *text, char *err)
 	char sub[ERR_LEN];
 	char *prepared = prepare_text(text, &lmap, sub);
 	if (!prepared)
-		return fail(err, "%s", sub);
+		return opt_fail(err, "%s", sub);
 	struct ini_ctx x = {.c = c, .cur = &c->global};
 	int line = ini_parse_string(prepared, jobfile_handler, &x);
 	int rc = 0;
 	if (line > 0) {
 		unsigned src = lmap[line - 1];
 		if (x.failed)
-			rc = fail(err, "line %u: %s", src, x.err);
+			rc = opt_fail(err, "line %u: %s", src, x.err);
 		else
-			rc = fail(err, "line %u: syntax error (expected [section] or key=value)", src);
+			rc = opt_fail(err, "line %u: syntax error (expected [section] or key=value)", src);
 	} else if (line < 0) {
-		rc = fail(err, "out of memory");
+		rc = opt_fail(err, "out of memory");
 	}
 	free(prepared);
 	free(lmap);
@@ -236,7 +226,7 @@ int cfg_parse_jobfile(struct bench_cfg *c, const char *path, char *err)
 {
 	FILE *f = fopen(path, "r");
 	if (!f)
-		return fail(err, "job file %s: %s", path, strerror(errno));
+		return opt_fail(err, "job file %s: %s", path, strerror(errno));
 	struct sbuf b = {0};
 	char chunk[4096];
 	size_t n;
@@ -247,13 +237,13 @@ int cfg_parse_jobfile(struct bench_cfg *c, const char *path, char *err)
 	sb_add(&b, "", 0);
 	if (rd_err || b.oom) {
 		free(b.p);
-		return fail(err, "job file %s: cannot read it", path);
+		return opt_fail(err, "job file %s: cannot read it", path);
 	}
 	char sub[ERR_LEN];
 	int rc = cfg_parse_jobstring(c, b.p, sub);
 	free(b.p);
 	if (rc != 0)
-		return fail(err, "job file %s: %s", path, sub);
+		return opt_fail(err, "job file %s: %s", path, sub);
 	return 0;
 }
 
@@ -294,12 +284,12 @@ static int apply_opt(struct bench_cfg *c, struct job *j, const struct cli_opt *o
 {
 	char key[128];
 	if (o->keylen >= sizeof(key))
-		return fail(err, "option name too long");
+		return opt_fail(err, "option name too long");
 	memcpy(key, o->key, o->keylen);
 	key[o->keylen] = '\0';
 	char sub[ERR_LEN];
 	if (opt_set(c, j, key, o->val, sub) != 0)
-		return fail(err, "--%s", sub);
+		return opt_fail(err, "--%s", sub);
 	return 0;
 }
 
@@ -312,9 +302,9 @@ static int split_args(struct bench_cfg *c, int argc, char **argv, struct cli_opt
 		const char *a = argv[i];
 		if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
 			if (a[0] == '-')
-				return fail(err, "unknown option '%s' (options are --key=value)", a);
+				return opt_fail(err, "unknown option '%s' (options are --key=value)", a);
 			if (*jobfile)
-				return fail(err, "one job file only ('%s' and '%s')", *jobfile, a);
+				return opt_fail(err, "one job file only ('%s' and '%s')", *jobfile, a);
 			*jobfile = a;
 			continue;
 		}
@@ -327,12 +317,12 @@ static int split_args(struct bench_cfg *c, int argc, char **argv, struct cli_opt
 			continue;
 		}
 		if (!opt_is_known(k))
-			return fail(err, "unknown option '--%s' (see --help)", k);
+			return opt_fail(err, "unknown option '--%s' (see --help)", k);
 		if (!eq && !opt_is_flag(k))
-			return fail(err, "--%s needs a value (--%s=VALUE)", k, k);
+			return opt_fail(err, "--%s needs a value (--%s=VALUE)", k, k);
 		if (strcmp(k, "name") == 0) {
 			if (*nnames == MAX_JOBS || !eq[1])
-				return fail(err, "--name: empty, or more than %d jobs", MAX_JOBS);
+				return opt_fail(err, "--name: empty, or more than %d jobs", MAX_JOBS);
 			names[(*nnames)++] = (char *)eq + 1;
 			job = (int)*nnames - 1;
 			continue;
@@ -357,7 +347,7 @@ static int keep_sections(struct bench_cfg *c, char *err)
 			c->jobs[n++] = c->jobs[j];
 	}
 	if (n == 0)
-		return fail(err, "--section=%s: no such job", c->sections);
+		return opt_fail(err, "--section=%s: no such job", c->sections);
 	c->njobs = n;
 	return 0;
 }
@@ -375,7 +365,7 @@ int cfg_parse_args(struct bench_cfg *c, int argc, char **argv, char *err)
 	const char *jobfile = NULL;
 	int rc = -1;
 	if (!v)
-		return fail(err, "out of memory");
+		return opt_fail(err, "out of memory");
 	if (split_args(c, argc, argv, v, &nv, &jobfile, names, &nnames, err) != 0)
 		goto out;
 	for (unsigned i = 0; i < nv; i++)
@@ -390,7 +380,7 @@ int cfg_parse_args(struct bench_cfg *c, int argc, char **argv, char *err)
 				goto out;
 	for (unsigned n = 0; n < nnames; n++) {
 		if (c->njobs == MAX_JOBS) {
-			fail(err, "more than %d jobs", MAX_JOBS);
+			opt_fail(err, "more than %d jobs", MAX_JOBS);
 			goto out;
 		}
 		struct job *j = &c->jobs[c->njobs++];

@@ -13,8 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-static int fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(char *err, const char *fmt, ...)
+int opt_fail(char *err, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -30,14 +29,14 @@ static int fail(char *err, const char *fmt, ...)
 int parse_size(const char *s, uint64_t *out, char *err)
 {
 	if (!s || !*s)
-		return fail(err, "empty size");
+		return opt_fail(err, "empty size");
 	if (*s == '-' || *s == '+' || *s == ' ')
-		return fail(err, "'%s' is not a size (a non-negative integer, e.g. 4k, 1m, 1g)", s);
+		return opt_fail(err, "'%s' is not a size (a non-negative integer, e.g. 4k, 1m, 1g)", s);
 	char *end = NULL;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
 	if (errno || end == s)
-		return fail(err, "'%s' is not a size (a non-negative integer, e.g. 4k, 1m, 1g)", s);
+		return opt_fail(err, "'%s' is not a size (a non-negative integer, e.g. 4k, 1m, 1g)", s);
 	unsigned shift = 0;
 	const char *units = "kmgtp";
 	const char *u = *end ? strchr(units, (char)(*end | 0x20)) : NULL;
@@ -50,9 +49,9 @@ int parse_size(const char *s, uint64_t *out, char *err)
 		end++;
 	}
 	if (*end != '\0')
-		return fail(err, "'%s': bad size suffix (k, m, g, t, p; x1024)", s);
+		return opt_fail(err, "'%s': bad size suffix (k, m, g, t, p; x1024)", s);
 	if (shift && v > (UINT64_MAX >> shift))
-		return fail(err, "'%s' is too large", s);
+		return opt_fail(err, "'%s' is too large", s);
 	*out = (uint64_t)v << shift;
 	return 0;
 }
@@ -61,12 +60,12 @@ int parse_size(const char *s, uint64_t *out, char *err)
 int parse_time(const char *s, double *out_s, char *err)
 {
 	if (!s || !*s || *s == '-')
-		return fail(err, "'%s' is not a time (e.g. 10, 10s, 500ms, 2m)", s ? s : "");
+		return opt_fail(err, "'%s' is not a time (e.g. 10, 10s, 500ms, 2m)", s ? s : "");
 	char *end = NULL;
 	errno = 0;
 	double v = strtod(s, &end);
 	if (errno || end == s || !isfinite(v) || v < 0)
-		return fail(err, "'%s' is not a time (e.g. 10, 10s, 500ms, 2m)", s);
+		return opt_fail(err, "'%s' is not a time (e.g. 10, 10s, 500ms, 2m)", s);
 	static const struct {
 		const char *sfx;
 		double mult;
@@ -78,7 +77,7 @@ int parse_time(const char *s, double *out_s, char *err)
 			return 0;
 		}
 	}
-	return fail(err, "'%s': bad time suffix (us, ms, s, m, h, d)", s);
+	return opt_fail(err, "'%s': bad time suffix (us, ms, s, m, h, d)", s);
 }
 
 int parse_key_dist(const char *s, enum key_dist *kd, double *theta, char *err)
@@ -98,14 +97,14 @@ int parse_key_dist(const char *s, enum key_dist *kd, double *theta, char *err)
 			errno = 0;
 			double t = strtod(s + 5, &end);
 			if (errno || end == s + 5 || *end != '\0')
-				return fail(err, "'%s': zipf:THETA needs a number", s);
+				return opt_fail(err, "'%s': zipf:THETA needs a number", s);
 			*theta = t;
 		}
 		if (!(*theta > 0.0 && *theta < 1.0))
-			return fail(err, "'%s': theta must be in (0, 1) (Gray's generator; YCSB: 0.99)",
+			return opt_fail(err, "'%s': theta must be in (0, 1) (Gray's generator; YCSB: 0.99)",
 				    s);
 	} else {
-		return fail(err, "'%s': expected uniform, zipf:THETA, seq or latest", s);
+		return opt_fail(err, "'%s': expected uniform, zipf:THETA, seq or latest", s);
 	}
 	return 0;
 }
@@ -163,7 +162,7 @@ static int set_rw(struct bench_cfg *c, struct job *j, const char *v, char *err)
 			return 0;
 		}
 	}
-	return fail(err, "'%s': expected randwrite, seqwrite, overwrite, randread, readmissing, "
+	return opt_fail(err, "'%s': expected randwrite, seqwrite, overwrite, randread, readmissing, "
 			 "randrw, seqread, scan, delete or ycsb-a..ycsb-f", v);
 }
 
@@ -180,7 +179,7 @@ static int set_rwmix(struct job *j, const char *v, int is_read, char *err)
 {
 	uint64_t x = 0;
 	if (parse_size(v, &x, err) != 0 || x > 100)
-		return fail(err, "'%s': expected a percentage 0..100", v);
+		return opt_fail(err, "'%s': expected a percentage 0..100", v);
 	j->rwmixread = is_read ? (unsigned)x : 100u - (unsigned)x;
 	j->rwmixread_set = 1;
 	return 0;
@@ -207,7 +206,7 @@ static int set_backend(struct bench_cfg *c, struct job *j, const char *v, char *
 			j->backend = i;
 			return 0;
 		}
-	return fail(err, "'%s': expected dax, block or auto", v);
+	return opt_fail(err, "'%s': expected dax, block or auto", v);
 }
 
 static int set_gc_policy(struct bench_cfg *c, struct job *j, const char *v, char *err)
@@ -220,7 +219,7 @@ static int set_gc_policy(struct bench_cfg *c, struct job *j, const char *v, char
 	else if (strcmp(v, "default") == 0)
 		j->gc_policy = GCP_DEFAULT;
 	else
-		return fail(err, "'%s': expected ratio or costbenefit", v);
+		return opt_fail(err, "'%s': expected ratio or costbenefit", v);
 	return 0;
 }
 
@@ -239,20 +238,20 @@ static int set_pct_list(struct bench_cfg *c, struct job *j, const char *v, char 
 	(void)c;
 	char buf[512];
 	if (snprintf(buf, sizeof(buf), "%s", v) >= (int)sizeof(buf))
-		return fail(err, "percentile list too long");
+		return opt_fail(err, "percentile list too long");
 	unsigned n = 0;
 	char *save = NULL;
 	for (char *t = strtok_r(buf, ":,", &save); t; t = strtok_r(NULL, ":,", &save)) {
 		char *end = NULL;
 		double p = strtod(t, &end);
 		if (end == t || *end != '\0' || !(p > 0.0 && p <= 100.0))
-			return fail(err, "'%s': percentiles are numbers in (0, 100]", t);
+			return opt_fail(err, "'%s': percentiles are numbers in (0, 100]", t);
 		if (n == PCT_MAX)
-			return fail(err, "at most %d percentiles", PCT_MAX);
+			return opt_fail(err, "at most %d percentiles", PCT_MAX);
 		j->pct[n++] = p;
 	}
 	if (n == 0)
-		return fail(err, "empty percentile list");
+		return opt_fail(err, "empty percentile list");
 	j->npct = n;
 	return 0;
 }
@@ -267,7 +266,7 @@ static int set_output_format(struct bench_cfg *c, struct job *j, const char *v, 
 	else if (strcmp(v, "terse") == 0)
 		c->fmt = OUT_TERSE;
 	else
-		return fail(err, "'%s': expected normal, json or terse", v);
+		return opt_fail(err, "'%s': expected normal, json or terse", v);
 	return 0;
 }
 
@@ -275,7 +274,7 @@ static int set_compare(struct bench_cfg *c, struct job *j, const char *v, char *
 {
 	(void)j;
 	if (!*v || snprintf(c->compare, sizeof(c->compare), "%s", v) >= (int)sizeof(c->compare))
-		return fail(err, "expected a list of engines (e.g. daxkv,rocksdb)");
+		return opt_fail(err, "expected a list of engines (e.g. daxkv,rocksdb)");
 	return 0;
 }
 
@@ -284,7 +283,7 @@ static int set_section(struct bench_cfg *c, struct job *j, const char *v, char *
 	(void)j;
 	size_t len = strlen(c->sections);
 	if (!*v || len + strlen(v) + 2 > sizeof(c->sections))
-		return fail(err, "expected a job name");
+		return opt_fail(err, "expected a job name");
 	snprintf(c->sections + len, sizeof(c->sections) - len, "%s%s", len ? "," : "", v);
 	return 0;
 }
@@ -293,7 +292,7 @@ static int set_output(struct bench_cfg *c, struct job *j, const char *v, char *e
 {
 	(void)j;
 	if (!*v || snprintf(c->output, sizeof(c->output), "%s", v) >= (int)sizeof(c->output))
-		return fail(err, "expected a file name");
+		return opt_fail(err, "expected a file name");
 	return 0;
 }
 
@@ -408,17 +407,17 @@ static int set_number(const struct optdef *o, void *base, const char *val, char 
 			if (parse_time(val, &d, err) != 0)
 				return -1;
 		} else if ((d = strtod(val, &end)), end == val || *end != '\0') {
-			return fail(err, "'%s' is not a number", val);
+			return opt_fail(err, "'%s' is not a number", val);
 		}
 		if (o->type == OT_DOUBLE && (d < o->lo || d > o->hi))
-			return fail(err, "%s is out of range (%g..%g)", val, o->lo, o->hi);
+			return opt_fail(err, "%s is out of range (%g..%g)", val, o->lo, o->hi);
 		memcpy((char *)base + o->off, &d, sizeof(d));
 		return 0;
 	}
 	if (parse_size(val, &v, err) != 0)
 		return -1;
 	if ((double)v < o->lo || (double)v > o->hi)
-		return fail(err, "%s is out of range (%.0f..%.0f)", val, o->lo, o->hi);
+		return opt_fail(err, "%s is out of range (%.0f..%.0f)", val, o->lo, o->hi);
 	if (o->len == sizeof(uint64_t)) {
 		memcpy((char *)base + o->off, &v, sizeof(v));
 	} else {
@@ -437,15 +436,15 @@ int opt_set(struct bench_cfg *c, struct job *j, const char *key, const char *val
 	char sub[ERR_LEN];
 	const struct optdef *o = opt_find(key);
 	if (!o)
-		return fail(err, "unknown option '%s' (see --help)", key);
+		return opt_fail(err, "unknown option '%s' (see --help)", key);
 	if (o->run_level && j != &c->global)
-		return fail(err, "'%s' applies to the whole run: put it in [global] or on the "
+		return opt_fail(err, "'%s' applies to the whole run: put it in [global] or on the "
 				 "command line", key);
 	int rc = 0;
 	switch (o->type) {
 	case OT_STR:
 		if (!*val || strlen(val) >= o->len)
-			rc = fail(sub, "'%s': empty or too long", val);
+			rc = opt_fail(sub, "'%s': empty or too long", val);
 		else
 			memcpy((char *)j + o->off, val, strlen(val) + 1);
 		break;
@@ -459,7 +458,7 @@ int opt_set(struct bench_cfg *c, struct job *j, const char *key, const char *val
 	case OT_DOUBLE: rc = set_number(o, j, val, sub); break;
 	}
 	if (rc != 0)
-		return fail(err, "%s: %s", o->name, sub);
+		return opt_fail(err, "%s: %s", o->name, sub);
 	return 0;
 }
 
@@ -490,14 +489,14 @@ void job_defaults(struct job *j)
 int job_validate(const struct job *j, char *err)
 {
 	if (j->nrkeys < j->numjobs)
-		return fail(err, "job '%s': nrkeys (%llu) must be at least numjobs (%u)", j->name,
+		return opt_fail(err, "job '%s': nrkeys (%llu) must be at least numjobs (%u)", j->name,
 			    (unsigned long long)j->nrkeys, j->numjobs);
 	if (j->time_based && j->runtime_s <= 0)
-		return fail(err, "job '%s': time_based needs runtime=", j->name);
+		return opt_fail(err, "job '%s': time_based needs runtime=", j->name);
 	if (j->ks < 8)
-		return fail(err, "job '%s': ks must be at least 8", j->name);
+		return opt_fail(err, "job '%s': ks must be at least 8", j->name);
 	if (j->pool_size && j->pool_size < (1u << 20))
-		return fail(err, "job '%s': pool_size must be at least 1m", j->name);
+		return opt_fail(err, "job '%s': pool_size must be at least 1m", j->name);
 	return 0;
 }
 
