@@ -141,6 +141,24 @@ static void expect_damaged(const char *path, struct insp_summary *s)
 
 /* ---- suite: clean ---- */
 
+/* Writes the 8-byte v at pool offset off of the closed store at path. */
+static void poke8(const char *path, uint64_t off, uint64_t v)
+{
+	size_t len;
+	char *p = map_pool(path, &len);
+	memcpy(p + off, &v, 8);
+	munmap(p, len);
+}
+
+/* After a repair: check finds nothing, every key of populate() is there;
+ * then the store is removed. */
+static void expect_whole(const char *path)
+{
+	expect_clean(path);
+	CU_ASSERT_EQUAL(verify_keys(path, UINT32_MAX, 0), 0);
+	dkvt_remove(path);
+}
+
 static void test_clean_store(void)
 {
 	char path[256];
@@ -244,19 +262,14 @@ static void test_node_pointer(void)
 	CU_ASSERT_EQUAL(daxkv_close(db), DAXKV_OK);
 	uint64_t node = nth_node(path, 100);
 	CU_ASSERT_FATAL(node != 0);
-	size_t len;
-	char *p = map_pool(path, &len);
-	uint64_t bad = 0x123457; /* misaligned, and not in a node segment */
-	memcpy(p + node + offsetof(struct sl_node, next), &bad, 8);
-	munmap(p, len);
+	/* misaligned, and not in a node segment */
+	poke8(path, node + offsetof(struct sl_node, next), 0x123457);
 	struct insp_summary s;
 	expect_damaged(path, &s);
 	CU_ASSERT_EQUAL(s.nodes, 101); /* level 0 ends at the damage */
 	CU_ASSERT_EQUAL(repair_path(path, 0, &s), DAXKV_OK);
 	CU_ASSERT_EQUAL(s.lost_keys, 0); /* the rest is found through the bitmaps */
-	expect_clean(path);
-	CU_ASSERT_EQUAL(verify_keys(path, UINT32_MAX, 0), 0);
-	dkvt_remove(path);
+	expect_whole(path);
 }
 
 static void test_level0_loop(void)
@@ -265,16 +278,11 @@ static void test_level0_loop(void)
 	daxkv *db = populate(path, sizeof(path), "insp-loop");
 	CU_ASSERT_EQUAL(daxkv_close(db), DAXKV_OK);
 	uint64_t a = nth_node(path, 300), b = nth_node(path, 100);
-	size_t len;
-	char *p = map_pool(path, &len);
-	memcpy(p + a + offsetof(struct sl_node, next), &b, 8);
-	munmap(p, len);
+	poke8(path, a + offsetof(struct sl_node, next), b);
 	struct insp_summary s;
 	expect_damaged(path, &s);
 	CU_ASSERT_EQUAL(repair_path(path, 0, &s), DAXKV_OK);
-	expect_clean(path);
-	CU_ASSERT_EQUAL(verify_keys(path, UINT32_MAX, 0), 0);
-	dkvt_remove(path);
+	expect_whole(path);
 }
 
 static void test_upper_level(void)
@@ -286,16 +294,11 @@ static void test_upper_level(void)
 	 * lines on could be a sound node of a higher level, which an upper level
 	 * may legally point at: that was a flaky test.) */
 	uint64_t n = nth_node(path, 50) + 64 + 24;
-	size_t len;
-	char *p = map_pool(path, &len);
-	memcpy(p + DKV_HEAD_OFF + offsetof(struct sl_node, next) + 8, &n, 8);
-	munmap(p, len);
+	poke8(path, DKV_HEAD_OFF + offsetof(struct sl_node, next) + 8, n);
 	struct insp_summary s;
 	expect_damaged(path, &s);
 	CU_ASSERT_EQUAL(repair_path(path, 0, &s), DAXKV_OK);
-	expect_clean(path);
-	CU_ASSERT_EQUAL(verify_keys(path, UINT32_MAX, 0), 0);
-	dkvt_remove(path);
+	expect_whole(path);
 }
 
 static void test_segment_header(void)
@@ -315,9 +318,7 @@ static void test_segment_header(void)
 	expect_damaged(path, &s);
 	CU_ASSERT_EQUAL(repair_path(path, 0, &s), DAXKV_OK);
 	CU_ASSERT_EQUAL(s.lost_keys, 0);
-	expect_clean(path);
-	CU_ASSERT_EQUAL(verify_keys(path, UINT32_MAX, 0), 0);
-	dkvt_remove(path);
+	expect_whole(path);
 }
 
 static void test_discard_count(void)
@@ -335,9 +336,7 @@ static void test_discard_count(void)
 	expect_damaged(path, &s);
 	CU_ASSERT_EQUAL(s.problems, 1);
 	CU_ASSERT_EQUAL(repair_path(path, 0, &s), DAXKV_OK);
-	expect_clean(path);
-	CU_ASSERT_EQUAL(verify_keys(path, UINT32_MAX, 0), 0);
-	dkvt_remove(path);
+	expect_whole(path);
 }
 
 /* The index is gone (head links and node bitmaps zeroed): a default repair
