@@ -261,7 +261,7 @@ int dkv_recount(struct daxkv *db)
 		keys += !(loc & LOC_TOMB);
 		/* A tombstone whose purge the crash forgot (the list is DRAM):
 		 * queue it again; sl_purge still asks the snapshots. */
-		if ((loc & LOC_TOMB) && !db->read_only && na_off_ok(db, dkv_off(db, n), n->level))
+		if ((loc & LOC_TOMB) && !db->read_only) /* sl_purge vets the offset */
 			dkv_purge_later(db, dkv_off(db, n));
 	}
 	for (unsigned l = 0; l < DKV_LANES; l++)
