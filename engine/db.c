@@ -272,10 +272,8 @@ int dkv_recount(struct daxkv *db)
 	return 0;
 }
 
-DAXKV_API int daxkv_stats_get(daxkv *db, daxkv_stats *st)
+static void stats_fill(daxkv *db, daxkv_stats *st)
 {
-	if (!db || !st)
-		return dkv_err(DAXKV_EINVAL, "db or st is NULL");
 	if (atomic_load(&db->needs_recount))
 		dkv_recount(db);
 	memset(st, 0, sizeof(*st));
@@ -307,7 +305,24 @@ DAXKV_API int daxkv_stats_get(daxkv *db, daxkv_stats *st)
 		st->bytes_written += atomic_load_explicit(&db->lanes[l].written,
 							  memory_order_relaxed);
 	st->gc_passes = atomic_load(&db->gc_passes);
-	return 0;
+	st->record_max_bytes = seg_max_record(db);
+	st->pool_bytes = db->pool.size;
+}
+
+DAXKV_API int daxkv_stats_get_sized(daxkv *db, daxkv_stats *st, size_t size)
+{
+	if (!db || !st)
+		return dkv_err(DAXKV_EINVAL, "db or st is NULL");
+	daxkv_stats full;
+	stats_fill(db, &full);
+	return dkv_stats_copy_out(&full, st, size);
+}
+
+DAXKV_API int(daxkv_stats_get)(daxkv *db, daxkv_stats *st)
+{
+	if (!db || !st)
+		return dkv_err(DAXKV_EINVAL, "db or st is NULL");
+	return daxkv_stats_get_sized(db, st, dkv_stats_size(st));
 }
 
 /* ---- open / create / close ---- */
@@ -461,16 +476,16 @@ static struct daxkv *db_alloc(void)
 	return db;
 }
 
-DAXKV_API int daxkv_open(const char *path, const daxkv_options *opt, daxkv **out)
+DAXKV_API int daxkv_open(const char *path, const daxkv_options *caller_opt, daxkv **out)
 {
-	daxkv_options def;
+	daxkv_options full;
+	const daxkv_options *opt = &full;
 	dkv_clear_err();
 	if (!path || !*path || !out)
 		return dkv_err(DAXKV_EINVAL, "path or out is NULL");
-	if (!opt) {
-		daxkv_options_init(&def);
-		opt = &def;
-	}
+	int rc = dkv_options_read(caller_opt, &full);
+	if (rc)
+		return rc;
 	if (opt->backend == DAXKV_BACKEND_BLOCK)
 		return dkv_err(DAXKV_ENOTSUP, "the block backend is not available yet");
 	if (opt->backend != DAXKV_BACKEND_AUTO && opt->backend != DAXKV_BACKEND_DAX)
@@ -488,13 +503,11 @@ DAXKV_API int daxkv_open(const char *path, const daxkv_options *opt, daxkv **out
 	db->gc_ratio = opt->gc_ratio > 0 ? opt->gc_ratio : 0.5;
 	db->gc_policy = opt->gc_policy ? opt->gc_policy : DAXKV_GC_COST_BENEFIT;
 	db->gc_rate = opt->gc_rate ? opt->gc_rate : DKV_GC_RATE_DEFAULT;
-	int rc = pool_open(path, db->read_only, 0, &db->pool);
-	if (rc == DAXKV_ENOTFOUND && opt->create) {
+	rc = pool_open(path, db->read_only, 0, &db->pool);
+	if (rc == DAXKV_ENOSTORE && opt->create) {
 		if (access(path, F_OK) == 0)
 			unlink(path); /* an interrupted create: its header was never sealed */
 		rc = format_new(db, path, opt);
-	} else if (rc == DAXKV_ENOTFOUND) {
-		rc = dkv_err(DAXKV_ENOTFOUND, "%s does not exist (set create to make it)", path);
 	}
 	if (!rc)
 		rc = attach(db);

@@ -335,6 +335,15 @@ int dkv_recount(struct daxkv *db);
  * pool of db->pool, whose header was validated. */
 void dkv_map_layout(struct daxkv *db);
 
+/* ---- util.c: sized public structs ---- */
+/* Reads the caller's options (any sized layout) into a full struct with
+ * defaults for what it does not cover: 0 or EINVAL. */
+int dkv_options_read(const daxkv_options *opt, daxkv_options *out);
+/* Copies a full stats struct into the caller's of size bytes: 0 or EINVAL. */
+int dkv_stats_copy_out(const daxkv_stats *full, daxkv_stats *st, size_t size);
+/* The size the caller set in st (0 = the first sized layout). */
+size_t dkv_stats_size(const daxkv_stats *st);
+
 /* ---- batch.c ---- */
 void dkv_batch_redo(struct daxkv *db, unsigned lane, uint64_t off);
 

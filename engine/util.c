@@ -12,22 +12,91 @@ DAXKV_API const char *daxkv_strerror(int code)
 	case DAXKV_ETOOBIG: return "key or value too big";
 	case DAXKV_ENOSPC: return "no space left in the pool";
 	case DAXKV_ECORRUPT: return "media content fails its checks";
-	case DAXKV_EVERSION: return "not a daxkv pool of this format version";
+	case DAXKV_EVERSION: return "daxkv pool of another format version";
 	case DAXKV_EBUSY: return "busy: pool open elsewhere or GC running";
 	case DAXKV_EIO: return "I/O error";
 	case DAXKV_ENOMEM: return "out of memory";
 	case DAXKV_EREADONLY: return "store is read-only";
 	case DAXKV_ENOTSUP: return "not supported on this medium";
+	case DAXKV_ENOSTORE: return "no such store";
+	case DAXKV_ENOTPOOL: return "not a daxkv pool";
+	case DAXKV_EACCES: return "permission denied";
 	default: return "unknown status";
 	}
 }
 
-DAXKV_API void daxkv_options_init(daxkv_options *opt)
+/* The first sized layouts (SOVERSION 1): what a size field of 0 means. */
+#define OPTIONS_V1_SIZE 64u
+#define STATS_V1_SIZE 120u
+_Static_assert(sizeof(daxkv_options) == OPTIONS_V1_SIZE, "daxkv_options grew: new V size");
+_Static_assert(sizeof(daxkv_stats) == STATS_V1_SIZE, "daxkv_stats grew: new V size");
+/* The smallest layout a caller may pass: the size field and one more. */
+#define SIZED_MIN 16u
+
+DAXKV_API void daxkv_options_init_sized(daxkv_options *opt, size_t size)
 {
-	if (!opt)
+	if (!opt || size < SIZED_MIN)
 		return;
-	memset(opt, 0, sizeof(*opt));
-	opt->backend = DAXKV_BACKEND_AUTO;
-	opt->gc_ratio = 0.5;
-	opt->gc_background = 1;
+	daxkv_options d;
+	memset(&d, 0, sizeof(d));
+	d.backend = DAXKV_BACKEND_AUTO;
+	d.gc_ratio = 0.5;
+	d.gc_background = 1;
+	size_t n = size < sizeof(d) ? size : sizeof(d);
+	d.size = (uint32_t)n;
+	memcpy(opt, &d, n);
+	if (size > n) /* fields of a newer header: 0 is each one's default */
+		memset((char *)opt + n, 0, size - n);
+}
+
+DAXKV_API void(daxkv_options_init)(daxkv_options *opt)
+{
+	daxkv_options_init_sized(opt, sizeof(*opt));
+}
+
+int dkv_options_read(const daxkv_options *opt, daxkv_options *out)
+{
+	daxkv_options_init_sized(out, sizeof(*out));
+	if (!opt)
+		return 0;
+	size_t size = opt->size ? opt->size : OPTIONS_V1_SIZE;
+	if (size < SIZED_MIN)
+		return dkv_err(DAXKV_EINVAL, "options size %zu: set it with daxkv_options_init", size);
+	const unsigned char *extra = (const unsigned char *)opt + sizeof(*out);
+	for (size_t i = 0; size > sizeof(*out) && i < size - sizeof(*out); i++)
+		if (extra[i])
+			return dkv_err(DAXKV_EINVAL, "an option this library (%s) does not know is "
+				       "set (byte %zu of %zu)", daxkv_version(), sizeof(*out) + i, size);
+	memcpy(out, opt, size < sizeof(*out) ? size : sizeof(*out));
+	out->size = sizeof(*out);
+	return 0;
+}
+
+int dkv_stats_copy_out(const daxkv_stats *full, daxkv_stats *st, size_t size)
+{
+	if (size < SIZED_MIN)
+		return dkv_err(DAXKV_EINVAL, "stats size %zu: pass sizeof(daxkv_stats)", size);
+	size_t n = size < sizeof(*full) ? size : sizeof(*full);
+	memcpy(st, full, n);
+	if (size > n)
+		memset((char *)st + n, 0, size - n);
+	st->size = (uint32_t)n;
+	return 0;
+}
+
+size_t dkv_stats_size(const daxkv_stats *st)
+{
+	return st->size ? st->size : STATS_V1_SIZE;
+}
+
+#define STR2(x) #x
+#define STR(x) STR2(x)
+DAXKV_API const char *daxkv_version(void)
+{
+	return STR(DAXKV_VERSION_MAJOR) "." STR(DAXKV_VERSION_MINOR) "." STR(DAXKV_VERSION_PATCH);
+}
+
+DAXKV_API int daxkv_version_number(void)
+{
+	return DAXKV_VERSION_NUMBER;
 }

@@ -9,6 +9,19 @@
  *  - Constructors write through **out only on success; destructors accept NULL.
  *  - Keys and values are byte strings; keys compare with memcmp, a shorter
  *    key that is a prefix of a longer one sorts first.
+ *  - Structs that grow (daxkv_options, daxkv_stats) start with a size field;
+ *    the library reads and writes only the fields that size covers, so a
+ *    program built against an older header keeps working with a newer library.
+ *
+ * Versioning: DAXKV_VERSION_* name the release this header belongs to.  The
+ * shared library's SOVERSION (libdaxkv.so.N) changes only when a program built
+ * against the previous one could break: a function removed or changed, or a
+ * struct's existing fields moved.  Adding a function, a status code or a field
+ * at the end of a sized struct keeps it.  SOVERSION 1 = this layout (size
+ * fields first); 0 was the layout before them.
+ *
+ * The rest of the design (layers, on-media format, durability invariants) is
+ * described in docs/ARCHITECTURE.md; the CLI and its exit codes in docs/CLI.md.
  */
 #ifndef DAXKV_H
 #define DAXKV_H
@@ -20,6 +33,13 @@
 extern "C" {
 #endif
 
+#define DAXKV_VERSION_MAJOR 0
+#define DAXKV_VERSION_MINOR 2
+#define DAXKV_VERSION_PATCH 0
+/* MAJOR * 10000 + MINOR * 100 + PATCH, for #if comparisons. */
+#define DAXKV_VERSION_NUMBER                                                                \
+	(DAXKV_VERSION_MAJOR * 10000 + DAXKV_VERSION_MINOR * 100 + DAXKV_VERSION_PATCH)
+
 #if defined(DAXKV_BUILDING) && defined(__GNUC__)
 #define DAXKV_API __attribute__((visibility("default")))
 #else
@@ -30,21 +50,44 @@ typedef struct daxkv daxkv;             /* an open store; thread-safe */
 typedef struct daxkv_iter daxkv_iter;   /* one thread at a time */
 typedef struct daxkv_batch daxkv_batch; /* one thread at a time */
 
-/* Status codes: 0 or negative. */
+/* Status codes: 0 or negative, one meaning each.  Codes down to -99 are
+ * reserved for the library: new ones are added there, none is renumbered. */
 #define DAXKV_OK 0
-#define DAXKV_ENOTFOUND (-1) /* key absent (or expired) */
+#define DAXKV_ENOTFOUND (-1) /* key absent (or expired); never about the store itself */
 #define DAXKV_EINVAL (-2)    /* bad argument: NULL, zero-length key, bad option */
-#define DAXKV_ETOOBIG (-3)   /* key > DAXKV_KEY_MAX or value > DAXKV_VALUE_MAX */
-#define DAXKV_ENOSPC (-4)    /* pool full: the store stays usable (reads, deletes, GC) */
+#define DAXKV_ETOOBIG (-3)   /* key > DAXKV_KEY_MAX, value > DAXKV_VALUE_MAX, or a record or
+                                batch larger than this store's segments hold (see below) */
+#define DAXKV_ENOSPC (-4)    /* pool full: the store stays usable (reads, deletes, GC).
+                                A full filesystem while creating a pool is EIO. */
 #define DAXKV_ECORRUPT (-5)  /* media content fails its checks */
-#define DAXKV_EVERSION (-6)  /* not a daxkv pool, or another format version */
+#define DAXKV_EVERSION (-6)  /* a daxkv pool of another format version */
 #define DAXKV_EBUSY (-7)     /* pool open in another process; GC already running */
-#define DAXKV_EIO (-8)       /* the OS said no; errno detail in daxkv_errmsg() */
-#define DAXKV_ENOMEM (-9)
-#define DAXKV_EREADONLY (-10) /* opened read-only, or stopped after a failed durable write */
+#define DAXKV_EIO (-8)       /* the OS said no (including a full filesystem); errno detail
+                                in daxkv_errmsg() */
+#define DAXKV_ENOMEM (-9)    /* out of memory */
+#define DAXKV_EREADONLY (-10) /* opened read-only, or stopped after a failed durable write
+                                 or after damage found at run time in the structure a
+                                 writer walks: reads go on, writes wait for a reopen */
 #define DAXKV_ENOTSUP (-11)   /* the medium or backend cannot give what was asked
                                  (e.g. a non-DAX path before the block backend exists) */
+#define DAXKV_ENOSTORE (-12)  /* no store at this path and create not set, or a pool whose
+                                 creation never completed */
+#define DAXKV_ENOTPOOL (-13)  /* the file is not a daxkv pool at all (EVERSION: a daxkv
+                                 pool of another format version) */
+#define DAXKV_EACCES (-14)    /* the OS denied access to the path (permissions, a
+                                 read-only filesystem) */
+/* -15 .. -99: reserved for the library. */
 
+/* Limits.  Every record (a put, or a delete under an open iterator) is
+ * written whole into one log segment, and a batch's records go into one
+ * segment together, so the real limit of a store is its segment size:
+ *   one record  = 48 B header + key + value, rounded up to 8 B,
+ *                 <= segment_size - 4 KiB (the segment header);
+ *   one batch   = the sum of its records (the last one per key), same bound.
+ * A write past either answers DAXKV_ETOOBIG with the numbers in daxkv_errmsg();
+ * daxkv_stats reports both bounds (record_max_bytes), and `daxkv info` shows
+ * them.  The defaults give 1 MiB segments to a 32 MiB pool, 32 MiB segments
+ * to a 1 GiB one. */
 #define DAXKV_KEY_MAX (64u * 1024)           /* bytes */
 #define DAXKV_VALUE_MAX (64u * 1024 * 1024)  /* bytes; a store whose segments are too
                                                 small for a value answers DAXKV_ETOOBIG */
@@ -52,6 +95,8 @@ typedef struct daxkv_batch daxkv_batch; /* one thread at a time */
 enum { DAXKV_BACKEND_AUTO = 0, DAXKV_BACKEND_DAX = 1, DAXKV_BACKEND_BLOCK = 2 };
 
 typedef struct daxkv_options {
+	uint32_t size;         /* sizeof(daxkv_options) as the caller was compiled: set by
+	                          daxkv_options_init; 0 = the first sized layout (SOVERSION 1) */
 	uint64_t pool_size;    /* bytes for a new store; 0 = default (1 GiB) */
 	uint64_t segment_size; /* bytes per log segment; 0 = a default that suits pool_size
 	                          (pool_size / 32 rounded down to a power of two,
@@ -76,15 +121,28 @@ typedef struct daxkv_options {
  * Either way a segment with nothing live is freed without copying. */
 enum { DAXKV_GC_DEFAULT = 0, DAXKV_GC_COST_BENEFIT = 1, DAXKV_GC_RATIO = 2 };
 
-/* Fills *opt with the defaults (create = 0, backend = AUTO, gc_background = 1). */
-DAXKV_API void daxkv_options_init(daxkv_options *opt);
+/* Fills *opt with the defaults (create = 0, backend = AUTO, gc_background = 1)
+ * and sets opt->size.  In C the call is a macro that passes sizeof(*opt) as the
+ * caller's header knows it; the function daxkv_options_init() itself (for
+ * bindings that cannot use the macro) assumes this header's size.
+ * daxkv_options_init_sized() fills size bytes only; size below the first sized
+ * layout is ignored (nothing written). */
+DAXKV_API void daxkv_options_init_sized(daxkv_options *opt, size_t size);
+DAXKV_API void(daxkv_options_init)(daxkv_options *opt);
+#define daxkv_options_init(opt) daxkv_options_init_sized((opt), sizeof(*(opt)))
 
 /*
  * Opens (or with opt->create, creates) the store at path; opt NULL = defaults.
- * Returns DAXKV_OK and sets *out; or EINVAL (bad option), ENOTFOUND (missing and
- * not create), EVERSION (not a daxkv pool or another format version), EBUSY (open
- * in another process), ENOTSUP (path not DAX and no usable fallback), ECORRUPT,
- * EIO, ENOMEM.  *out is untouched on failure.
+ * Fields past opt->size take their defaults; fields this library does not know
+ * (a program built against a newer header) must be 0, their default.
+ * Returns DAXKV_OK and sets *out; or EINVAL (bad option, or a field this
+ * library does not know set to non-zero), ENOSTORE (missing and not create, or a
+ * creation that never completed), ENOTPOOL (the file is not a daxkv pool),
+ * EVERSION (a daxkv pool of another format version), EBUSY (open in another
+ * process), EACCES (permission denied), ENOTSUP (path not DAX and no usable
+ * fallback), ECORRUPT (damage open cannot repair; a read-only open may still
+ * work), EIO (the OS failed a call; a full filesystem while creating), ENOMEM.
+ * *out is untouched on failure.
  */
 DAXKV_API int daxkv_open(const char *path, const daxkv_options *opt, daxkv **out);
 
@@ -139,6 +197,9 @@ DAXKV_API const void *daxkv_iter_value(const daxkv_iter *it, size_t *vlen);
 DAXKV_API int daxkv_iter_status(const daxkv_iter *it);
 
 typedef struct daxkv_stats {
+	uint32_t size;           /* sizeof(daxkv_stats) as the caller was compiled (the
+	                            daxkv_stats_get macro passes it); 0 = the first sized
+	                            layout.  The library writes only what it covers. */
 	uint64_t keys;           /* live keys */
 	uint64_t live_bytes;     /* bytes of live records */
 	uint64_t dead_bytes;     /* bytes of overwritten/deleted/expired records not yet reclaimed */
@@ -153,11 +214,23 @@ typedef struct daxkv_stats {
 	uint64_t bytes_written;  /* record bytes appended to the log since creation: writes
 	                            + GC copies (write amplification = this / bytes asked) */
 	uint64_t gc_passes;      /* GC passes run (background and daxkv_gc) */
+	/* Added in 0.2 (SOVERSION 1): */
+	uint64_t record_max_bytes; /* largest record, and largest batch, this store takes:
+	                              48 B header + key + value (8 B aligned) must fit */
+	uint64_t pool_bytes;     /* size of the pool file */
 } daxkv_stats;
 
-/* Returns OK or EINVAL.  After an unclean shutdown the first call recounts
- * keys and live bytes (a walk of the index, pausing writers once). */
-DAXKV_API int daxkv_stats_get(daxkv *db, daxkv_stats *st);
+/* Fills *st.  daxkv_stats_get_sized() fills the first size bytes (the fields
+ * they cover; bytes past this library's struct are zeroed) and sets st->size
+ * to what it filled.  In C, daxkv_stats_get is a macro that passes the
+ * caller's sizeof; the function (daxkv_stats_get)(db, st) reads st->size as
+ * the caller set it (0 = the first sized layout).  Returns OK or EINVAL
+ * (NULL, or a size below the first sized layout).  After an unclean shutdown
+ * the first call recounts keys and live bytes (a walk of the index, pausing
+ * writers once). */
+DAXKV_API int daxkv_stats_get_sized(daxkv *db, daxkv_stats *st, size_t size);
+DAXKV_API int(daxkv_stats_get)(daxkv *db, daxkv_stats *st);
+#define daxkv_stats_get(db, st) daxkv_stats_get_sized((db), (st), sizeof(*(st)))
 
 /* One compaction pass now; returns when done.  OK, EBUSY (a pass is running),
  * EREADONLY, ENOSPC (no segment to relocate into). */
@@ -180,6 +253,12 @@ DAXKV_API int daxkv_gc(daxkv *db);
  * written).  Other threads may go on using db throughout.
  */
 DAXKV_API int daxkv_backup(daxkv *db, const char *dest_path);
+
+/* The library's version as "MAJOR.MINOR.PATCH" (a static string), and as
+ * DAXKV_VERSION_NUMBER counts it: compare with the header's to catch a
+ * program running against another library than it was built with. */
+DAXKV_API const char *daxkv_version(void);
+DAXKV_API int daxkv_version_number(void);
 
 /* A static string naming code ("unknown status" for other values). */
 DAXKV_API const char *daxkv_strerror(int code);

@@ -21,13 +21,32 @@
 #include "pmem/pool.h"
 #include "pmem/util.h"
 
+/* One status per meaning for what the OS answered about path (errno e). */
+static int os_err(int e, const char *what, const char *path)
+{
+	switch (e) {
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		return dkv_err(DAXKV_EACCES, "%s %s: %s", what, path, strerror(e));
+	case ENOSPC:
+	case EDQUOT:
+		return dkv_err(DAXKV_EIO, "%s %s: %s (the filesystem is full, not the pool)",
+			       what, path, strerror(e));
+	case ENOMEM:
+		return dkv_err(DAXKV_ENOMEM, "%s %s: %s", what, path, strerror(e));
+	default:
+		return dkv_err(DAXKV_EIO, "%s %s: %s", what, path, strerror(e));
+	}
+}
+
 static int lock_fd(int fd, int read_only, const char *path)
 {
 	if (flock(fd, (read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0)
 		return 0;
 	if (errno == EWOULDBLOCK)
 		return dkv_err(DAXKV_EBUSY, "%s is open in another process", path);
-	return dkv_err(DAXKV_EIO, "flock %s: %s", path, strerror(errno));
+	return os_err(errno, "lock", path);
 }
 
 static int map_fd(int fd, size_t size, int read_only, int allow_nonpmem, const char *path,
@@ -35,7 +54,7 @@ static int map_fd(int fd, size_t size, int read_only, int allow_nonpmem, const c
 {
 	void *a = mmap(NULL, size, PROT_READ | (read_only ? 0 : PROT_WRITE), MAP_SHARED, fd, 0);
 	if (a == MAP_FAILED)
-		return dkv_err(DAXKV_EIO, "mmap %s: %s", path, strerror(errno));
+		return os_err(errno, "map", path);
 	p->base = a;
 	p->size = size;
 	p->is_pmem = pmem_is_pmem(a, size);
@@ -56,17 +75,18 @@ int pool_create(const char *path, uint64_t size, struct pool *p)
 	memset(p, 0, sizeof(*p));
 	p->fd = -1;
 	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return dkv_err(errno == EEXIST ? DAXKV_EBUSY : DAXKV_EIO, "create %s: %s", path,
-			       strerror(errno));
+	if (fd < 0) {
+		if (errno == EEXIST) /* another process created it since our open */
+			return dkv_err(DAXKV_EBUSY, "%s was created by another process", path);
+		return os_err(errno, "create", path);
+	}
 	int rc = lock_fd(fd, 0, path);
 	if (rc)
 		goto out;
 	/* Allocate every block now: a store must not fault with SIGBUS later. */
 	rc = posix_fallocate(fd, 0, (off_t)size);
 	if (rc) {
-		rc = dkv_err(rc == ENOSPC ? DAXKV_ENOSPC : DAXKV_EIO, "allocate %s: %s", path,
-			     strerror(rc));
+		rc = os_err(rc, "allocate", path);
 		goto out;
 	}
 	rc = map_fd(fd, size, 0, 0, path, p);
@@ -85,9 +105,9 @@ out:
 int pool_hdr_check(const struct pool_hdr *h, uint64_t file_size)
 {
 	if (memcmp(h->magic, POOL_MAGIC, 8) != 0)
-		return dkv_err(DAXKV_EVERSION, "not a daxkv pool (bad magic)");
+		return dkv_err(DAXKV_ENOTPOOL, "not a daxkv pool (no daxkv magic in its header)");
 	if (dkv_crc(0, h, offsetof(struct pool_hdr, crc)) != h->crc)
-		return dkv_err(DAXKV_EVERSION, "pool header fails its checksum");
+		return dkv_err(DAXKV_ECORRUPT, "pool header fails its checksum");
 	if (h->version != POOL_FORMAT_VERSION)
 		return dkv_err(DAXKV_EVERSION, "pool format version %u, this build reads %u",
 			       h->version, POOL_FORMAT_VERSION);
@@ -97,7 +117,7 @@ int pool_hdr_check(const struct pool_hdr *h, uint64_t file_size)
 	    h->seg_size < POOL_HDR_SIZE || (h->seg_size & (h->seg_size - 1)) ||
 	    h->seg_base < POOL_HDR_SIZE || h->seg_base % POOL_HDR_SIZE || h->nsegs == 0 ||
 	    h->seg_base > h->pool_size || h->nsegs > (h->pool_size - h->seg_base) / h->seg_size)
-		return dkv_err(DAXKV_EVERSION, "pool header geometry does not match the file");
+		return dkv_err(DAXKV_ECORRUPT, "pool header geometry does not match the file");
 	return 0;
 }
 
@@ -116,18 +136,22 @@ int pool_open(const char *path, int read_only, int allow_nonpmem, struct pool *p
 	memset(p, 0, sizeof(*p));
 	p->fd = -1;
 	int fd = open(path, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (fd < 0)
-		return dkv_err(errno == ENOENT ? DAXKV_ENOTFOUND : DAXKV_EIO, "open %s: %s", path,
-			       strerror(errno));
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return dkv_err(DAXKV_ENOSTORE, "no store at %s (open with create set to "
+				       "make one)", path);
+		return os_err(errno, "open", path);
+	}
 	int rc = lock_fd(fd, read_only, path);
 	if (rc)
 		goto out;
 	if (fstat(fd, &st) < 0) {
-		rc = dkv_err(DAXKV_EIO, "stat %s: %s", path, strerror(errno));
+		rc = os_err(errno, "stat", path);
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < POOL_HDR_SIZE) {
-		rc = dkv_err(DAXKV_EVERSION, "%s is not a daxkv pool (too small)", path);
+		rc = dkv_err(DAXKV_ENOTPOOL, "%s is not a daxkv pool (%s)", path,
+			     S_ISREG(st.st_mode) ? "smaller than a pool header" : "not a file");
 		goto out;
 	}
 	rc = map_fd(fd, (size_t)st.st_size, read_only, allow_nonpmem, path, p);
@@ -135,7 +159,7 @@ int pool_open(const char *path, int read_only, int allow_nonpmem, struct pool *p
 		goto out;
 	p->read_only = read_only;
 	if (all_zero(p->base, sizeof(struct pool_hdr))) {
-		rc = dkv_err(DAXKV_ENOTFOUND, "%s: pool creation never finished", path);
+		rc = dkv_err(DAXKV_ENOSTORE, "%s: pool creation never finished", path);
 		goto out;
 	}
 	rc = pool_hdr_check((const struct pool_hdr *)p->base, (uint64_t)st.st_size);

@@ -13,11 +13,12 @@ set -euo pipefail
 # (peer engines, job files, JSON output, plots).
 packages=(
 	build-essential cmake pkg-config
-	libpmem-dev libpmemobj-dev libisal-dev liburcu-dev liburing-dev
+	libpmem-dev libpmemobj-dev libisal-dev liburing-dev
 	libcunit1-dev
 	librocksdb-dev liblmdb-dev libleveldb-dev
 	libinih-dev libcjson-dev gnuplot-nox jq
 	strace valgrind clang libclang-rt-14-dev
+	fio scdoc
 )
 # Wanted where the distribution has them: not an error when missing.
 optional=(ndctl)

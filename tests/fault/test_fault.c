@@ -218,7 +218,7 @@ static void verify_store(const struct model *m)
 	daxkv_options o = dkvt_opts(POOL, SEG, 0, 0);
 	daxkv *db = NULL;
 	int rc = daxkv_open(g_path, &o, &db);
-	if (rc == DAXKV_ENOTFOUND) {
+	if (rc == DAXKV_ENOSTORE) {
 		/* The create never finished: then nothing was acknowledged. */
 		for (unsigned id = 0; id < NK; id++)
 			if (m->ver[id])

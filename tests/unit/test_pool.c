@@ -121,7 +121,7 @@ static void test_create_seal(void)
 	for (size_t i = 0; i < POOL_HDR_SIZE; i++)
 		nz += b[i] != 0;
 	CU_ASSERT_EQUAL(nz, 0);
-	CU_ASSERT_EQUAL(pool_hdr_check(h, PSIZE), DAXKV_EVERSION);
+	CU_ASSERT_EQUAL(pool_hdr_check(h, PSIZE), DAXKV_ENOTPOOL);
 	/* a second create of the same path is refused, and leaves it alone */
 	struct pool q;
 	CU_ASSERT_EQUAL(pool_create(g_path, PSIZE, &q), DAXKV_EBUSY);
@@ -134,8 +134,8 @@ static void test_create_seal(void)
 	CU_ASSERT_EQUAL(h->hdr_size, POOL_HDR_SIZE);
 	CU_ASSERT_EQUAL(h->crc, dkv_crc(0, h, offsetof(struct pool_hdr, crc)));
 	CU_ASSERT_EQUAL(pool_hdr_check(h, PSIZE), 0);
-	CU_ASSERT_EQUAL(pool_hdr_check(h, PSIZE + 4096), DAXKV_EVERSION);
-	CU_ASSERT_EQUAL(pool_hdr_check(h, PSIZE - 4096), DAXKV_EVERSION);
+	CU_ASSERT_EQUAL(pool_hdr_check(h, PSIZE + 4096), DAXKV_ECORRUPT);
+	CU_ASSERT_EQUAL(pool_hdr_check(h, PSIZE - 4096), DAXKV_ECORRUPT);
 	pool_close(&p);
 	CU_ASSERT_PTR_NULL(p.base);
 	CU_ASSERT_EQUAL(p.fd, -1);
@@ -154,8 +154,8 @@ static void test_create_seal(void)
 	pool_close(&p);
 	/* a missing file */
 	dkvt_remove(g_path);
-	CU_ASSERT_EQUAL(try_open(0), DAXKV_ENOTFOUND);
-	CU_ASSERT_EQUAL(try_open(1), DAXKV_ENOTFOUND);
+	CU_ASSERT_EQUAL(try_open(0), DAXKV_ENOSTORE);
+	CU_ASSERT_EQUAL(try_open(1), DAXKV_ENOSTORE);
 }
 
 /* ---- bad headers (in memory) --------------------------------------------------------- */
@@ -173,13 +173,13 @@ static void test_hdr_check(void)
 	/* bad magic (with a matching CRC, and without) */
 	h = good;
 	h.magic[0] = 'X';
-	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_EVERSION);
+	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_ENOTPOOL);
 	recrc(&h);
-	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_EVERSION);
+	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_ENOTPOOL);
 	h = good;
 	h.magic[7] = 'Z'; /* the trailing NUL is part of the magic */
 	recrc(&h);
-	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_EVERSION);
+	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_ENOTPOOL);
 	/* bad version: a newer and an older format, CRC valid */
 	const uint32_t versions[] = { 0, POOL_FORMAT_VERSION + 1, 0xffffffffu };
 	for (size_t i = 0; i < 3; i++) {
@@ -192,45 +192,45 @@ static void test_hdr_check(void)
 	for (size_t i = 0; i < 4; i++) {
 		h = good;
 		((uint8_t *)&h.crc)[i] ^= 0x01;
-		CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_EVERSION);
+		CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_ECORRUPT);
 	}
 	for (size_t off = 8; off < offsetof(struct pool_hdr, crc); off += 4) {
 		h = good;
 		((uint8_t *)&h)[off] ^= 0x40;
-		CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_EVERSION);
+		CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_ECORRUPT);
 	}
 	/* geometry that does not match the file (CRC valid) */
-	CU_ASSERT_EQUAL(pool_hdr_check(&good, PSIZE + 65536), DAXKV_EVERSION);
-	CU_ASSERT_EQUAL(pool_hdr_check(&good, PSIZE - 1), DAXKV_EVERSION);
-	CU_ASSERT_EQUAL(pool_hdr_check(&good, 0), DAXKV_EVERSION);
+	CU_ASSERT_EQUAL(pool_hdr_check(&good, PSIZE + 65536), DAXKV_ECORRUPT);
+	CU_ASSERT_EQUAL(pool_hdr_check(&good, PSIZE - 1), DAXKV_ECORRUPT);
+	CU_ASSERT_EQUAL(pool_hdr_check(&good, 0), DAXKV_ECORRUPT);
 	h = good;
 	h.nsegs += 1; /* one segment past the end */
 	recrc(&h);
-	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_EVERSION);
+	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_ECORRUPT);
 	h = good;
 	h.nsegs = 0;
 	recrc(&h);
-	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_EVERSION);
+	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_ECORRUPT);
 	h = good;
 	h.seg_size = 0;
 	recrc(&h);
-	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_EVERSION);
+	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_ECORRUPT);
 	h = good;
 	h.seg_size *= 2;
 	recrc(&h);
-	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_EVERSION);
+	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_ECORRUPT);
 	h = good;
 	h.seg_base += 65536;
 	recrc(&h);
-	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_EVERSION);
+	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_ECORRUPT);
 	h = good;
 	h.hdr_size = 8192;
 	recrc(&h);
-	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_EVERSION);
+	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_ECORRUPT);
 	h = good;
 	h.pool_size = PSIZE + 65536;
 	recrc(&h);
-	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_EVERSION);
+	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_ECORRUPT);
 	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE + 65536), 0); /* fits the bigger file */
 	/* fewer segments than the file holds is a valid geometry */
 	h = good;
@@ -239,7 +239,7 @@ static void test_hdr_check(void)
 	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), 0);
 	/* all zeroes */
 	memset(&h, 0, sizeof(h));
-	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_EVERSION);
+	CU_ASSERT_EQUAL(pool_hdr_check(&h, PSIZE), DAXKV_ENOTPOOL);
 	/* the good one is still good */
 	CU_ASSERT_EQUAL(pool_hdr_check(&good, PSIZE), 0);
 }
@@ -259,8 +259,8 @@ static void test_open_bad(void)
 	memcpy(h.magic, "DAXKVPX\0", 8);
 	recrc(&h);
 	CU_ASSERT_EQUAL_FATAL(file_pwrite(&h, sizeof(h), 0), 0);
-	CU_ASSERT_EQUAL(try_open(0), DAXKV_EVERSION);
-	CU_ASSERT_EQUAL(try_open(1), DAXKV_EVERSION);
+	CU_ASSERT_EQUAL(try_open(0), DAXKV_ENOTPOOL);
+	CU_ASSERT_EQUAL(try_open(1), DAXKV_ENOTPOOL);
 	/* bad version */
 	h = good;
 	h.version = POOL_FORMAT_VERSION + 1;
@@ -271,23 +271,23 @@ static void test_open_bad(void)
 	h = good;
 	h.crc ^= 0x00010000u;
 	CU_ASSERT_EQUAL_FATAL(file_pwrite(&h, sizeof(h), 0), 0);
-	CU_ASSERT_EQUAL(try_open(0), DAXKV_EVERSION);
-	CU_ASSERT_EQUAL(try_open(1), DAXKV_EVERSION);
+	CU_ASSERT_EQUAL(try_open(0), DAXKV_ECORRUPT);
+	CU_ASSERT_EQUAL(try_open(1), DAXKV_ECORRUPT);
 	/* a flipped byte of the geometry */
 	h = good;
 	((uint8_t *)&h.seg_size)[2] ^= 1;
 	CU_ASSERT_EQUAL_FATAL(file_pwrite(&h, sizeof(h), 0), 0);
-	CU_ASSERT_EQUAL(try_open(0), DAXKV_EVERSION);
+	CU_ASSERT_EQUAL(try_open(0), DAXKV_ECORRUPT);
 	/* the good header again opens */
 	CU_ASSERT_EQUAL_FATAL(file_pwrite(&good, sizeof(good), 0), 0);
 	CU_ASSERT_EQUAL(try_open(0), 0);
 	/* the file grew: its size no longer matches the geometry */
 	CU_ASSERT_EQUAL_FATAL(truncate(g_path, (off_t)PSIZE + 65536), 0);
-	CU_ASSERT_EQUAL(try_open(0), DAXKV_EVERSION);
-	CU_ASSERT_EQUAL(try_open(1), DAXKV_EVERSION);
+	CU_ASSERT_EQUAL(try_open(0), DAXKV_ECORRUPT);
+	CU_ASSERT_EQUAL(try_open(1), DAXKV_ECORRUPT);
 	/* and shrank */
 	CU_ASSERT_EQUAL_FATAL(truncate(g_path, (off_t)PSIZE - 65536), 0);
-	CU_ASSERT_EQUAL(try_open(0), DAXKV_EVERSION);
+	CU_ASSERT_EQUAL(try_open(0), DAXKV_ECORRUPT);
 	CU_ASSERT_EQUAL_FATAL(truncate(g_path, (off_t)PSIZE), 0);
 	CU_ASSERT_EQUAL(try_open(0), 0);
 
@@ -295,16 +295,16 @@ static void test_open_bad(void)
 	struct pool_hdr zero;
 	memset(&zero, 0, sizeof(zero));
 	CU_ASSERT_EQUAL_FATAL(file_pwrite(&zero, sizeof(zero), 0), 0);
-	CU_ASSERT_EQUAL(try_open(0), DAXKV_ENOTFOUND);
-	CU_ASSERT_EQUAL(try_open(1), DAXKV_ENOTFOUND);
+	CU_ASSERT_EQUAL(try_open(0), DAXKV_ENOSTORE);
+	CU_ASSERT_EQUAL(try_open(1), DAXKV_ENOSTORE);
 	/* one non-zero byte anywhere in it is a damaged header, not an unfinished one */
 	zero.pad[10] = 1;
 	CU_ASSERT_EQUAL_FATAL(file_pwrite(&zero, sizeof(zero), 0), 0);
-	CU_ASSERT_EQUAL(try_open(0), DAXKV_EVERSION);
+	CU_ASSERT_EQUAL(try_open(0), DAXKV_ENOTPOOL);
 	zero.pad[10] = 0;
 	zero.crc = 1;
 	CU_ASSERT_EQUAL_FATAL(file_pwrite(&zero, sizeof(zero), 0), 0);
-	CU_ASSERT_EQUAL(try_open(0), DAXKV_EVERSION);
+	CU_ASSERT_EQUAL(try_open(0), DAXKV_ENOTPOOL);
 	dkvt_remove(g_path);
 
 	/* pool_create left alone (the process died before the seal) */
@@ -312,7 +312,7 @@ static void test_open_bad(void)
 	struct pool p;
 	CU_ASSERT_EQUAL_FATAL(pool_create(g_path, PSIZE, &p), 0);
 	pool_close(&p);
-	CU_ASSERT_EQUAL(try_open(0), DAXKV_ENOTFOUND);
+	CU_ASSERT_EQUAL(try_open(0), DAXKV_ENOSTORE);
 	dkvt_remove(g_path);
 
 	/* files too small to hold a header (and the fixed area after it) */
@@ -326,11 +326,14 @@ static void test_open_bad(void)
 		if (small[i] >= (off_t)sizeof(good)) /* even with a good-looking header */
 			CU_ASSERT_EQUAL(pwrite(fd, &good, sizeof(good), 0), (ssize_t)sizeof(good));
 		close(fd);
+		/* no room for a header: not a pool; a header whose pool is cut short:
+		 * a damaged pool */
+		int want = small[i] < POOL_HDR_SIZE ? DAXKV_ENOTPOOL : DAXKV_ECORRUPT;
 		int rc = try_open(0);
-		if (rc != DAXKV_EVERSION)
+		if (rc != want)
 			fprintf(stderr, "file of %lld bytes: rc %d\n", (long long)small[i], rc);
-		CU_ASSERT_EQUAL(rc, DAXKV_EVERSION);
-		CU_ASSERT_EQUAL(try_open(1), DAXKV_EVERSION);
+		CU_ASSERT_EQUAL(rc, want);
+		CU_ASSERT_EQUAL(try_open(1), want);
 	}
 	dkvt_remove(g_path);
 	/* not a regular file */
@@ -427,7 +430,7 @@ static void test_reformat(void)
 	memset(&zero, 0, sizeof(zero));
 	CU_ASSERT_EQUAL_FATAL(file_pwrite(&zero, sizeof(zero), 0), 0);
 	db = NULL;
-	CU_ASSERT_EQUAL(daxkv_open(g_path, &on, &db), DAXKV_ENOTFOUND); /* not without create */
+	CU_ASSERT_EQUAL(daxkv_open(g_path, &on, &db), DAXKV_ENOSTORE); /* not without create */
 	CU_ASSERT_PTR_NULL(db);
 	CU_ASSERT_EQUAL(access(g_path, F_OK), 0); /* and it is left in place */
 
@@ -461,7 +464,7 @@ static void test_reformat(void)
 	h.crc ^= 1;
 	CU_ASSERT_EQUAL_FATAL(file_pwrite(&h, sizeof(h), 0), 0);
 	db = NULL;
-	CU_ASSERT_EQUAL(daxkv_open(g_path, &oc, &db), DAXKV_EVERSION);
+	CU_ASSERT_EQUAL(daxkv_open(g_path, &oc, &db), DAXKV_ECORRUPT);
 	CU_ASSERT_PTR_NULL(db);
 	h.crc ^= 1;
 	CU_ASSERT_EQUAL_FATAL(file_pwrite(&h, sizeof(h), 0), 0);
