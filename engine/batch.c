@@ -203,7 +203,7 @@ static int phase_a(struct daxkv *db, unsigned lane, const daxkv_batch *b, size_t
 	if (!k)
 		return 0;
 	uint64_t off, gen;
-	rc = seg_reserve(db, lane, total, false, &off, &gen);
+	rc = seg_reserve(db, lane, total, SEG_USE_PUT, &off, &gen);
 	if (rc) {
 		if (rc == DAXKV_ETOOBIG)
 			dkv_err(rc, "batch of %llu bytes exceeds one segment",
@@ -250,7 +250,7 @@ DAXKV_API int daxkv_write(daxkv *db, daxkv_batch *b)
 		goto out;
 	}
 	size_t n = collapse(b, idx), np = 0;
-	unsigned tries = 0;
+	uint64_t deadline = 0;
 again:
 	dkv_lanes_lock_all(db);
 	/* No snapshot may be taken mid-batch: an iterator created now would
@@ -277,8 +277,12 @@ unlock:
 	pthread_mutex_unlock(&db->snap_mu);
 	dkv_lanes_unlock_all(db);
 	/* Full before anything was written: wait for background GC, as puts do. */
-	if (rc == DAXKV_ENOSPC && tries++ < 64 && gc_wait_space(db))
-		goto again;
+	if (rc == DAXKV_ENOSPC) {
+		if (!deadline)
+			deadline = dkv_now_ns() + DKV_SPACE_WAIT_NS;
+		if (gc_wait_space(db, SEG_USE_PUT, deadline))
+			goto again;
+	}
 out:
 	free(idx);
 	free(p);

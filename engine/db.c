@@ -181,14 +181,20 @@ static int do_put(daxkv *db, const void *key, size_t klen, const void *val, size
 	/* A zero-length value may come as NULL: give the codec a valid pointer. */
 	struct sl_put op = { .key = { key, (uint32_t)klen }, .val = val ? val : "",
 			     .vlen = (uint32_t)vlen, .is_delete = is_delete };
-	for (unsigned tries = 0;; tries++) {
+	uint64_t deadline = 0;
+	for (;;) {
 		unsigned lane = dkv_lane_enter(db);
 		rc = sl_put(db, lane, &op);
 		dkv_lane_exit(db, lane);
-		/* Full: background GC may free space; wait for it rather than fail
-		 * while it makes progress (bounded: a pool of live data fails). */
-		if (rc != DAXKV_ENOSPC || tries == 64 || !gc_wait_space(db))
+		if (rc != DAXKV_ENOSPC)
 			return rc;
+		/* Full: GC may free space, or an open iterator may let go of what
+		 * GC freed; wait for that rather than fail (bounded in time; a
+		 * pool of live data fails at once). */
+		if (!deadline)
+			deadline = dkv_now_ns() + DKV_SPACE_WAIT_NS;
+		if (!gc_wait_space(db, is_delete ? SEG_USE_DELETE : SEG_USE_PUT, deadline))
+			return rc; /* errmsg: the refusal that counted */
 	}
 }
 
@@ -416,7 +422,7 @@ static int attach(struct daxkv *db)
 		return rc;
 	uint32_t lanes = (db->nsegs - 2) / 4;
 	db->nlanes = lanes < 1 ? 1 : lanes > 16 ? 16 : lanes;
-	db->reserve = 1;
+	seg_reserves_init(db);
 	atomic_store(&db->gc_runs, db->sb->gc_runs);
 	atomic_store(&db->gc_bytes_moved, db->sb->gc_bytes_moved);
 	atomic_store(&db->gc_passes, db->sb->gc_passes);

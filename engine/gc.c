@@ -63,7 +63,7 @@
 #define GC_GROUP 64
 #define GC_POLL_NS (20ull * 1000 * 1000)    /* background wake-up period */
 #define GC_NAP_MAX_NS (10ull * 1000 * 1000) /* longest rate-limit sleep */
-#define GC_WAIT_NS (2ull * 1000 * 1000 * 1000) /* a writer waits at most this */
+#define GC_SPACE_POLL_NS (1000ull * 1000) /* a waiting writer looks at pending frees */
 #define GC_CB_MIN_DEAD 0.0625 /* cost-benefit: not worth copying 15/16 to free 1/16 */
 
 enum gc_mode { GC_DEMAND, GC_BACKGROUND };
@@ -90,18 +90,19 @@ struct cand {
 /* ---- policy ---- */
 
 /* Free segments under which the background thread starts (cost-benefit),
- * about an eighth of the pool and a few more than the reserve in small
+ * about an eighth of the pool and a few more than the reserves in small
  * pools; it stops at one and a half times as many. */
 uint32_t gc_free_target(const struct daxkv *db)
 {
-	uint32_t t = db->nsegs / 8;
-	return t < db->reserve + 3 ? db->reserve + 3 : t;
+	uint32_t t = db->nsegs / 8, kept = db->reserve + db->reserve_del;
+	return t < kept + 3 ? kept + 3 : t;
 }
 
 /* Writers are (about to be) refused space: no rate limit. */
 static bool gc_urgent(struct daxkv *db)
 {
-	return atomic_load(&db->gc_waiters) > 0 || seg_free_count(db) <= db->reserve + 1;
+	return atomic_load(&db->gc_waiters) > 0 ||
+	       seg_free_count(db) <= db->reserve + db->reserve_del + 1;
 }
 
 static int cand_cmp(const void *a, const void *b)
@@ -208,7 +209,7 @@ static int gc_group(struct gc_ctx *g, uint32_t id, uint64_t *off, uint64_t end)
 		if ((loc & LOC_TOMB) && sl_purge(db, DKV_GC_LANE, dkv_off(db, n)) == 0)
 			continue; /* a tombstone no snapshot needs any more */
 		uint64_t to, tgen;
-		int rc = seg_reserve(db, DKV_GC_LANE, sz, true, &to, &tgen);
+		int rc = seg_reserve(db, DKV_GC_LANE, sz, SEG_USE_GC, &to, &tgen);
 		if (rc)
 			return rc;
 		rec_copy(db, to, tgen, o);
@@ -416,29 +417,43 @@ void gc_stop(struct daxkv *db)
 	db->gc_thread_on = false;
 }
 
-bool gc_wait_space(struct daxkv *db)
+bool gc_wait_space(struct daxkv *db, enum seg_use use, uint64_t deadline_ns)
 {
-	if (!db->gc_thread_on || atomic_load(&db->gc_stop))
-		return false;
-	/* Victims GC freed while this writer was pinned wait for a reclaim; the
-	 * writer, unpinned now, may run it rather than wait for GC's next. */
-	epoch_reclaim(db);
-	if (seg_free_count(db) > db->reserve)
-		return true;
-	struct timespec ts;
-	deadline(&ts, GC_WAIT_NS);
+	bool gc = db->gc_thread_on && !atomic_load(&db->gc_stop);
+	uint64_t want = 0; /* the pass that must end before GC counts as stuck */
 	atomic_fetch_add(&db->gc_waiters, 1);
 	pthread_mutex_lock(&db->gc_mu);
-	/* A pass that starts after this request must end (one running now may
-	 * have picked its victims before our need). */
-	uint64_t want = db->gc_ended + 1 + (uint64_t)atomic_load(&db->gc_running);
-	db->gc_kick = 1;
-	pthread_cond_broadcast(&db->gc_cv);
-	int e = 0;
-	while (db->gc_ended < want && !atomic_load(&db->gc_stop) && e == 0 &&
-	       seg_free_count(db) <= db->reserve)
-		e = pthread_cond_timedwait(&db->gc_done_cv, &db->gc_mu, &ts);
+	for (;;) {
+		/* Victims GC freed while this writer was pinned wait for a reclaim;
+		 * the writer, unpinned now, may run it rather than wait for GC's. */
+		pthread_mutex_unlock(&db->gc_mu);
+		epoch_reclaim(db);
+		pthread_mutex_lock(&db->gc_mu);
+		if (seg_room(db, use))
+			break;
+		bool pending = atomic_load(&db->npending) > 0;
+		uint64_t now = dkv_now_ns();
+		if (now >= deadline_ns || atomic_load(&db->gc_stop))
+			break;
+		if (gc && !want) {
+			/* A pass that starts after this request (one running now
+			 * may have picked its victims before our need). */
+			want = db->gc_ended + 1 + (uint64_t)atomic_load(&db->gc_running);
+			db->gc_kick = 1;
+			pthread_cond_broadcast(&db->gc_cv);
+		}
+		bool gc_left = gc && db->gc_ended < want;
+		if (!gc_left && !pending)
+			break; /* GC freed nothing and nothing comes back: full of live data */
+		/* Readers release segments without a signal: look again soon. */
+		uint64_t nap = pending ? GC_SPACE_POLL_NS : deadline_ns - now;
+		struct timespec ts;
+		deadline(&ts, nap < deadline_ns - now ? nap : deadline_ns - now);
+		pthread_cond_timedwait(&db->gc_done_cv, &db->gc_mu, &ts);
+		if (gc && db->gc_ended >= want && !seg_room(db, use))
+			want = 0; /* that pass is over: ask for another while frees are pending */
+	}
 	pthread_mutex_unlock(&db->gc_mu);
 	atomic_fetch_sub(&db->gc_waiters, 1);
-	return seg_free_count(db) > db->reserve;
+	return seg_room(db, use);
 }

@@ -48,6 +48,8 @@ struct dkv_seg {
 	_Atomic uint64_t age_seq; /* sealed: newest seq it holds (GC's age); GC lane:
 	                             newest seq copied so far */
 	_Atomic int gc_skip;    /* GC found damage in it: leave it alone */
+	bool headroom;          /* active, taken from the delete headroom: puts may not
+	                           append to it while free segments are short */
 	/* node segments */
 	_Atomic uint64_t *resv; /* DRAM overlay: reserved or quarantined slots */
 	uint32_t nslots;
@@ -92,7 +94,9 @@ struct daxkv {
 	pthread_mutex_t seg_mu; /* free list */
 	uint32_t *free_ids;
 	uint32_t nfree;
-	uint32_t reserve; /* free segments only GC may take */
+	uint32_t reserve;     /* free segments only GC (and deletes) may take */
+	uint32_t reserve_del; /* above reserve: headroom for deletes' tombstones */
+	_Atomic uint32_t npending; /* released, waiting out readers before reuse */
 
 	struct dkv_lane lanes[DKV_LANES];
 
@@ -206,14 +210,24 @@ size_t epoch_reclaim(struct daxkv *db);
 void epoch_drain(struct daxkv *db);
 
 /* ---- segment.c ---- */
+/* Who asks for space, from the least to the most entitled: puts (and new
+ * nodes, batches) stop while reserve + reserve_del segments are left, deletes
+ * (their tombstones) at reserve, GC's copies at none -- but at reserve +
+ * reserve_del while an iterator is open, since nothing GC frees is reusable
+ * before it closes and its copies would only eat the deletes' headroom. */
+enum seg_use { SEG_USE_PUT, SEG_USE_DELETE, SEG_USE_GC };
 int seg_table_load(struct daxkv *db);
 void seg_table_free(struct daxkv *db);
-/* Takes a free segment and makes it state (ACTIVE for lane, or NODE); may dip
- * into the GC reserve when for_gc.  Returns the id or DAXKV_ENOSPC. */
-int seg_take(struct daxkv *db, unsigned state, unsigned lane, bool for_gc);
+/* Sizes the GC reserve and the delete headroom for db->nsegs. */
+void seg_reserves_init(struct daxkv *db);
+/* Takes a free segment and makes it state (ACTIVE for lane, or NODE), if use
+ * is entitled to one now.  Returns the id or DAXKV_ENOSPC. */
+int seg_take(struct daxkv *db, unsigned state, unsigned lane, enum seg_use use);
+/* Whether a seg_take for use would find a segment now. */
+bool seg_room(struct daxkv *db, enum seg_use use);
 /* Reserves len bytes in the lane's active segment, rolling to a new segment
  * when full.  Sets *off (pool offset) and *gen.  Caller holds the lane. */
-int seg_reserve(struct daxkv *db, unsigned lane, uint64_t len, bool for_gc, uint64_t *off,
+int seg_reserve(struct daxkv *db, unsigned lane, uint64_t len, enum seg_use use, uint64_t *off,
 		uint64_t *gen);
 void seg_seal(struct daxkv *db, uint32_t id);
 /* Marks a log segment free on media; the DRAM free list gets it after the
@@ -356,9 +370,14 @@ int dkv_gc_pass(struct daxkv *db);
 /* The background thread: start at open (when enabled), stop before close. */
 int gc_start(struct daxkv *db);
 void gc_stop(struct daxkv *db);
-/* A writer that got ENOSPC (holding no lane): wakes GC and waits for a pass.
- * true when space was freed and the write is worth retrying. */
-bool gc_wait_space(struct daxkv *db);
+/* A writer that got ENOSPC (holding no lane, not pinned) waits for space for
+ * use: wakes GC, and waits while a pass may still free some or segments freed
+ * already wait for readers (an open iterator) to let go -- until deadline_ns
+ * (dkv_now_ns clock).  true when there is room and the write is worth
+ * retrying; false at once when the pool is full of live data. */
+bool gc_wait_space(struct daxkv *db, enum seg_use use, uint64_t deadline_ns);
+/* How long a writer waits for space before it answers ENOSPC. */
+#define DKV_SPACE_WAIT_NS (2ull * 1000 * 1000 * 1000)
 /* Free segments under the background thread's target: wake it now rather
  * than at its next poll (cheap; called as segments are taken). */
 void gc_notify(struct daxkv *db);

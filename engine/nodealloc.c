@@ -134,7 +134,7 @@ int na_reserve(struct daxkv *db, unsigned level, uint64_t *off)
 			goto out;
 		}
 	}
-	int id = seg_take(db, SEG_NODE, 0, false);
+	int id = seg_take(db, SEG_NODE, 0, SEG_USE_PUT);
 	if (id < 0) {
 		rc = id;
 		goto out;

@@ -72,14 +72,46 @@ void seg_table_free(struct daxkv *db)
 	db->free_ids = NULL;
 }
 
-int seg_take(struct daxkv *db, unsigned state, unsigned lane, bool for_gc)
+void seg_reserves_init(struct daxkv *db)
 {
-	pthread_mutex_lock(&db->seg_mu);
-	if (db->nfree == 0 || (!for_gc && db->nfree <= db->reserve)) {
-		pthread_mutex_unlock(&db->seg_mu);
-		return dkv_err(DAXKV_ENOSPC, "no free segment (%u free, %u kept for GC)",
-			       db->nfree, db->reserve);
+	/* GC: one segment to copy into, so that a pass can always start.
+	 * Deletes: a 32nd of the pool (1..16 segments; none in toy pools). */
+	db->reserve = 1;
+	uint32_t d = db->nsegs / 32;
+	db->reserve_del = db->nsegs < 8 ? 0 : d < 1 ? 1 : d > 16 ? 16 : d;
+}
+
+/* Free segments that must stay for those more entitled than use. */
+static uint32_t seg_floor(struct daxkv *db, enum seg_use use)
+{
+	switch (use) {
+	case SEG_USE_PUT:
+		return db->reserve + db->reserve_del;
+	case SEG_USE_DELETE:
+		return db->reserve;
+	case SEG_USE_GC:
+		return atomic_load(&db->min_snap) != UINT64_MAX ? db->reserve + db->reserve_del
+								 : 0;
 	}
+	return UINT32_MAX;
+}
+
+bool seg_room(struct daxkv *db, enum seg_use use)
+{
+	return seg_free_count(db) > seg_floor(db, use);
+}
+
+int seg_take(struct daxkv *db, unsigned state, unsigned lane, enum seg_use use)
+{
+	uint32_t floor = seg_floor(db, use);
+	pthread_mutex_lock(&db->seg_mu);
+	if (db->nfree <= floor) {
+		uint32_t nf = db->nfree;
+		pthread_mutex_unlock(&db->seg_mu);
+		return dkv_err(DAXKV_ENOSPC, "pool full: %u free segments, %u kept for %s", nf,
+			       floor, use == SEG_USE_PUT ? "deletes and GC" : "GC");
+	}
+	bool headroom = db->nfree <= seg_floor(db, SEG_USE_PUT);
 	uint32_t id = db->free_ids[--db->nfree];
 	bool low = db->nfree < gc_free_target(db);
 	pthread_mutex_unlock(&db->seg_mu);
@@ -103,6 +135,7 @@ int seg_take(struct daxkv *db, unsigned state, unsigned lane, bool for_gc)
 	atomic_store(&s->live, 0);
 	atomic_store(&s->age_seq, 0);
 	atomic_store(&s->gc_skip, 0);
+	s->headroom = headroom;
 	atomic_store(&s->state, state);
 	seg_publish_sw(db, id, SW_MAKE(state, lane, gen));
 	return (int)id;
@@ -129,20 +162,31 @@ uint64_t seg_max_record(const struct daxkv *db)
 	return db->seg_size - SEG_DATA_OFF;
 }
 
-int seg_reserve(struct daxkv *db, unsigned lane, uint64_t len, bool for_gc, uint64_t *off,
+int seg_reserve(struct daxkv *db, unsigned lane, uint64_t len, enum seg_use use, uint64_t *off,
 		uint64_t *gen)
 {
 	struct dkv_lane *L = &db->lanes[lane];
 	if (len > seg_max_record(db))
-		return dkv_err(DAXKV_ETOOBIG, "record of %llu bytes exceeds the segment size",
-			       (unsigned long long)len);
+		return dkv_err(DAXKV_ETOOBIG, "record of %llu bytes exceeds the largest this "
+			       "store takes (%llu: segment size %llu less its header)",
+			       (unsigned long long)len, (unsigned long long)seg_max_record(db),
+			       (unsigned long long)db->seg_size);
+	/* A segment a delete took from the headroom: puts leave it to deletes
+	 * while the pool is short, or they would eat the headroom a line at a
+	 * time. */
+	if (L->seg >= 0 && db->segs[L->seg].headroom && use == SEG_USE_PUT) {
+		if (!seg_room(db, SEG_USE_PUT))
+			return dkv_err(DAXKV_ENOSPC, "pool full: the rest is kept for deletes "
+				       "and GC");
+		db->segs[L->seg].headroom = false;
+	}
 	if (L->seg < 0 || atomic_load(&db->segs[L->seg].tail) + len > db->seg_size) {
 		/* PERSIST(S1): sealed before the next one is active, so a lane
 		 * never owns two active segments after a crash. */
 		if (L->seg >= 0)
 			seg_seal(db, (uint32_t)L->seg);
 		L->seg = -1;
-		int id = seg_take(db, SEG_ACTIVE, lane, for_gc);
+		int id = seg_take(db, SEG_ACTIVE, lane, use);
 		if (id < 0)
 			return id;
 		L->seg = id;
@@ -162,6 +206,7 @@ static void seg_free_cb(struct daxkv *db, uint64_t id)
 	pthread_mutex_lock(&db->seg_mu);
 	db->free_ids[db->nfree++] = (uint32_t)id;
 	pthread_mutex_unlock(&db->seg_mu);
+	atomic_fetch_sub(&db->npending, 1);
 }
 
 void seg_release(struct daxkv *db, uint32_t id)
@@ -171,6 +216,7 @@ void seg_release(struct daxkv *db, uint32_t id)
 	atomic_store(&s->live, 0);
 	/* PERSIST(S2): the caller made every repoint out of it durable. */
 	seg_publish_sw(db, id, SW_MAKE(SEG_FREE, 0, s->gen));
+	atomic_fetch_add(&db->npending, 1);
 	epoch_retire(db, seg_free_cb, id);
 }
 

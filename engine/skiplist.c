@@ -365,7 +365,8 @@ static int write_rec(struct daxkv *db, unsigned lane, const struct sl_put *op, u
 		return 0;
 	}
 	uint64_t gen;
-	int rc = seg_reserve(db, lane, *size, false, off, &gen);
+	int rc = seg_reserve(db, lane, *size, type == REC_DEL ? SEG_USE_DELETE : SEG_USE_PUT, off,
+			     &gen);
 	if (rc)
 		return rc;
 	struct rec_in r = { .type = type, .key = op->key.k, .klen = op->key.len,

@@ -3,12 +3,16 @@
  * victim selection (sealed only; the ratio threshold; both policies),
  * relocation and reclamation, snapshots across GC, EBUSY, and the
  * background thread keeping a sustained overwrite workload within a small
- * pool.  The threaded races are in test_gc_online.c.
+ * pool, and space under an open iterator: writers wait for it rather than
+ * fail, deletes have headroom.  The threaded races are in test_gc_online.c.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <pthread.h>
+
 #include "common/dkvtest.h"
+#include "engine/internal.h"
 #include "engine/testhooks.h"
 
 #define NK 2000
@@ -391,6 +395,117 @@ static void test_full_then_background(void)
 	dkvt_close_remove(db, path);
 }
 
+/* ---- space held by an open iterator ---- */
+
+struct holder {
+	daxkv *db;
+	daxkv_iter *it;
+	_Atomic int freed, saw_wait;
+};
+
+/* Frees the iterator only once a writer is waiting for space: before the
+ * fix that writer had already answered ENOSPC. */
+static void *free_when_waited(void *arg)
+{
+	struct holder *h = arg;
+	for (int i = 0; i < 20000 && atomic_load(&h->db->gc_waiters) == 0; i++)
+		usleep(500);
+	atomic_store(&h->saw_wait, atomic_load(&h->db->gc_waiters) > 0);
+	usleep(20000);
+	daxkv_iter_free(h->it);
+	atomic_store(&h->freed, 1);
+	return NULL;
+}
+
+/* Overwrites through two pool-fulls while an iterator pins every segment GC
+ * frees; the iterator is freed only after a writer waits.  Every put and
+ * delete succeeds: a writer waits (bounded) for the space readers hold. */
+static void test_wait_for_iterator(void)
+{
+	dkvt_path(path, sizeof(path), "gc-iterwait");
+	dkvt_remove(path);
+	daxkv_options o = dkvt_opts(8 * DKVT_MIB, SEG, 1, 1);
+	struct holder h = { 0 };
+	CU_ASSERT_EQUAL_FATAL(daxkv_open(path, &o, &h.db), DAXKV_OK);
+	for (uint32_t k = 0; k < NK; k++)
+		CU_ASSERT_EQUAL_FATAL(put_v(h.db, k, 1, 200), DAXKV_OK);
+	CU_ASSERT_EQUAL_FATAL(daxkv_iter_new(h.db, &h.it), DAXKV_OK);
+	pthread_t t;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, free_when_waited, &h), 0);
+	struct dkvt_rng r;
+	dkvt_rng_seed(&r, 5);
+	uint64_t written = 0, ver = 2;
+	unsigned fails = 0, dels = 0;
+	while (written < 2 * 8 * DKVT_MIB) {
+		uint32_t k = (uint32_t)dkvt_below(&r, NK);
+		int rc;
+		if (dkvt_below(&r, 8) == 0) {
+			char kb[DKVT_KEYBUF];
+			rc = daxkv_delete(h.db, kb, dkvt_key(k, kb));
+			rc = rc == DAXKV_ENOTFOUND ? DAXKV_OK : rc;
+			dels++;
+		} else {
+			rc = put_v(h.db, k, ver++, 200);
+		}
+		if (rc != DAXKV_OK && fails++ < 3)
+			fprintf(stderr, "\n  write %llu: %s (%s)", (unsigned long long)written,
+				daxkv_strerror(rc), daxkv_errmsg());
+		written += 256;
+	}
+	pthread_join(t, NULL);
+	CU_ASSERT_EQUAL(fails, 0);
+	CU_ASSERT_EQUAL(atomic_load(&h.saw_wait), 1); /* the pool did fill while pinned */
+	CU_ASSERT(dels > 0);
+	CU_ASSERT(space_ok(h.db, NULL));
+	dkvt_close_remove(h.db, path);
+}
+
+/* With an iterator open for good and no GC, puts fill the pool and answer
+ * ENOSPC at once (nothing can come back); deletes still succeed, in the
+ * headroom kept for their tombstones; once the iterator goes, GC makes room. */
+static void test_delete_headroom(void)
+{
+	dkvt_path(path, sizeof(path), "gc-delroom");
+	dkvt_remove(path);
+	daxkv_options o = dkvt_opts(8 * DKVT_MIB, SEG, 1, 0);
+	daxkv *db = NULL;
+	CU_ASSERT_EQUAL_FATAL(daxkv_open(path, &o, &db), DAXKV_OK);
+	uint32_t n = 0;
+	while (n < 4000 && put_v(db, n, 1, 200) == DAXKV_OK)
+		n++;
+	CU_ASSERT_EQUAL_FATAL(n, 4000);
+	daxkv_iter *it = NULL;
+	CU_ASSERT_EQUAL_FATAL(daxkv_iter_new(db, &it), DAXKV_OK);
+	int rc;
+	uint64_t ver = 2, t0 = dkv_now_ns();
+	while ((rc = put_v(db, (uint32_t)(ver % n), ver, 200)) == DAXKV_OK)
+		ver++;
+	CU_ASSERT_EQUAL(rc, DAXKV_ENOSPC);
+	CU_ASSERT(dkv_now_ns() - t0 < DKV_SPACE_WAIT_NS); /* no wait: nothing pending */
+	CU_ASSERT(strstr(daxkv_errmsg(), "pool full") != NULL);
+	unsigned bad = 0;
+	for (uint32_t k = 0; k < 1000; k++) {
+		char kb[DKVT_KEYBUF];
+		rc = daxkv_delete(db, kb, dkvt_key(k, kb));
+		if (rc != DAXKV_OK && bad++ < 3)
+			fprintf(stderr, "\n  delete %u: %s (%s)", k, daxkv_strerror(rc),
+				daxkv_errmsg());
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(put_v(db, 0, 1, 200), DAXKV_ENOSPC); /* headroom stays the deletes' */
+	/* the snapshot still reads what it saw */
+	unsigned seen = 0;
+	for (daxkv_iter_seek_first(it); daxkv_iter_valid(it); daxkv_iter_next(it))
+		seen++;
+	CU_ASSERT_EQUAL(seen, n);
+	daxkv_iter_free(it);
+	CU_ASSERT_EQUAL(daxkv_gc(db), DAXKV_OK);
+	CU_ASSERT_EQUAL(put_v(db, 0, 9, 200), DAXKV_OK);
+	CU_ASSERT(holds(db, 0, 9) && holds(db, 999, 0));
+	CU_ASSERT(space_ok(db, NULL));
+	dkvt_close_remove(db, path);
+}
+
 static const struct dkvt_test acct_tests[] = {
 	{"matches_recount", test_accounting},
 	{NULL, NULL},
@@ -410,6 +525,8 @@ static const struct dkvt_test bg_tests[] = {
 	{"sustained_cost_benefit", test_sustained_cost_benefit},
 	{"sustained_ratio", test_sustained_ratio},
 	{"full_then_background", test_full_then_background},
+	{"wait_for_iterator", test_wait_for_iterator},
+	{"delete_headroom", test_delete_headroom},
 	{NULL, NULL},
 };
 static const struct dkvt_suite suites[] = {

@@ -37,7 +37,7 @@ static uint64_t reserve(struct daxkv *db, uint64_t len, uint64_t *gen)
 {
 	uint64_t off = 0;
 	unsigned lane = dkv_lane_enter(db);
-	int rc = seg_reserve(db, lane, len, false, &off, gen);
+	int rc = seg_reserve(db, lane, len, SEG_USE_PUT, &off, gen);
 	dkv_lane_exit(db, lane);
 	CU_ASSERT_EQUAL(rc, 0);
 	return rc ? 0 : off;
@@ -387,7 +387,7 @@ static void test_copy(void)
 
 	/* a copy into a real second segment with its own (different) gen */
 	unsigned lane = dkv_lane_enter(db);
-	int id = seg_take(db, SEG_ACTIVE, DKV_GC_LANE, true);
+	int id = seg_take(db, SEG_ACTIVE, DKV_GC_LANE, SEG_USE_GC);
 	dkv_lane_exit(db, lane);
 	CU_ASSERT_FATAL(id >= 0);
 	db->segs[id].gen += 10; /* DRAM gen only: the copy must follow it */

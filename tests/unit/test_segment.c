@@ -71,10 +71,12 @@ static void test_take_reserve(void)
 
 	int seen[NSEGS] = { 0 };
 	uint32_t taken = 0;
-	/* !for_gc: everything above the reserve */
-	while (taken < NSEGS - db->reserve) {
+	uint32_t kept = db->reserve + db->reserve_del;
+	CU_ASSERT_EQUAL(db->reserve_del, 1); /* 15 segments: one for deletes */
+	/* puts: everything above the GC reserve and the delete headroom */
+	while (taken < NSEGS - kept) {
 		uint32_t before = db->nfree;
-		int id = seg_take(db, SEG_ACTIVE, taken, false);
+		int id = seg_take(db, SEG_ACTIVE, taken, SEG_USE_PUT);
 		CU_ASSERT_FATAL(id >= 0 && (uint32_t)id < NSEGS);
 		CU_ASSERT_EQUAL(seen[id], 0);
 		seen[id] = 1;
@@ -83,32 +85,44 @@ static void test_take_reserve(void)
 		CU_ASSERT_EQUAL(dkv_seg_hdr(db, (uint32_t)id)->tail, SEG_DATA_OFF);
 		CU_ASSERT_EQUAL(dkv_seg_hdr(db, (uint32_t)id)->live_bytes, 0);
 		CU_ASSERT_EQUAL(atomic_load(&db->segs[id].tail), SEG_DATA_OFF);
+		CU_ASSERT_EQUAL(db->segs[id].headroom, false);
 		taken++;
 	}
-	CU_ASSERT_EQUAL(db->nfree, db->reserve);
-	/* the reserve is GC's only */
-	CU_ASSERT_EQUAL(seg_take(db, SEG_ACTIVE, 20, false), DAXKV_ENOSPC);
-	CU_ASSERT_EQUAL(seg_take(db, SEG_NODE, 0, false), DAXKV_ENOSPC);
-	CU_ASSERT_EQUAL(db->nfree, db->reserve);
+	CU_ASSERT_EQUAL(db->nfree, kept);
+	/* the rest is the deletes' and GC's */
+	CU_ASSERT_EQUAL(seg_take(db, SEG_ACTIVE, 20, SEG_USE_PUT), DAXKV_ENOSPC);
+	CU_ASSERT_EQUAL(seg_take(db, SEG_NODE, 0, SEG_USE_PUT), DAXKV_ENOSPC);
+	CU_ASSERT_EQUAL(db->nfree, kept);
 	/* a writer lane without a segment cannot roll into it either */
 	unsigned lane = dkv_lane_enter(db);
 	uint64_t off = 0, gen = 0;
 	CU_ASSERT_EQUAL(db->lanes[lane].seg, -1);
-	CU_ASSERT_EQUAL(seg_reserve(db, lane, 64, false, &off, &gen), DAXKV_ENOSPC);
+	CU_ASSERT_EQUAL(seg_reserve(db, lane, 64, SEG_USE_PUT, &off, &gen), DAXKV_ENOSPC);
 	CU_ASSERT_EQUAL(db->lanes[lane].seg, -1);
+	/* a delete's tombstone may take the headroom; then puts may not append
+	 * to that segment while the pool is short */
+	CU_ASSERT_EQUAL(seg_reserve(db, lane, 64, SEG_USE_DELETE, &off, &gen), 0);
+	CU_ASSERT_FATAL(db->lanes[lane].seg >= 0);
+	CU_ASSERT_EQUAL(db->segs[db->lanes[lane].seg].headroom, true);
+	seen[db->lanes[lane].seg] = 1;
+	CU_ASSERT_EQUAL(seg_reserve(db, lane, 64, SEG_USE_PUT, &off, &gen), DAXKV_ENOSPC);
+	CU_ASSERT_EQUAL(seg_reserve(db, lane, 64, SEG_USE_DELETE, &off, &gen), 0);
+	CU_ASSERT_EQUAL(db->nfree, db->reserve);
+	/* and the GC reserve is not a delete's */
+	CU_ASSERT_EQUAL(seg_take(db, SEG_ACTIVE, 21, SEG_USE_DELETE), DAXKV_ENOSPC);
 	dkv_lane_exit(db, lane);
-	/* the API reports the full pool */
+	/* the API reports the full pool: no GC thread, nothing pending, at once */
 	CU_ASSERT_EQUAL(daxkv_put(db, "k", 1, "v", 1), DAXKV_ENOSPC);
 	CU_ASSERT_EQUAL(db->nfree, db->reserve);
 	/* for_gc gets the last one */
-	int id = seg_take(db, SEG_ACTIVE, DKV_GC_LANE, true);
+	int id = seg_take(db, SEG_ACTIVE, DKV_GC_LANE, SEG_USE_GC);
 	CU_ASSERT_FATAL(id >= 0 && (uint32_t)id < NSEGS);
 	CU_ASSERT_EQUAL(seen[id], 0);
 	seen[id] = 1;
 	check_sw(db, (uint32_t)id, SEG_ACTIVE, DKV_GC_LANE, 1);
 	CU_ASSERT_EQUAL(db->nfree, 0);
-	CU_ASSERT_EQUAL(seg_take(db, SEG_ACTIVE, DKV_GC_LANE, true), DAXKV_ENOSPC);
-	CU_ASSERT_EQUAL(seg_take(db, SEG_ACTIVE, 0, false), DAXKV_ENOSPC);
+	CU_ASSERT_EQUAL(seg_take(db, SEG_ACTIVE, DKV_GC_LANE, SEG_USE_GC), DAXKV_ENOSPC);
+	CU_ASSERT_EQUAL(seg_take(db, SEG_ACTIVE, 0, SEG_USE_PUT), DAXKV_ENOSPC);
 	int all = 0;
 	for (uint32_t i = 0; i < NSEGS; i++)
 		all += seen[i];
@@ -122,7 +136,7 @@ static void test_gen_reuse(void)
 {
 	struct daxkv *db = open_store("seg-gen", 1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
-	int id = seg_take(db, SEG_ACTIVE, 5, false);
+	int id = seg_take(db, SEG_ACTIVE, 5, SEG_USE_PUT);
 	CU_ASSERT_FATAL(id >= 0);
 	uint32_t u = (uint32_t)id;
 	check_sw(db, u, SEG_ACTIVE, 5, 1);
@@ -146,7 +160,7 @@ static void test_gen_reuse(void)
 		CU_ASSERT_EQUAL(db->free_ids[db->nfree - 1], u);
 		/* the free list is a stack: the next take reuses it, one gen later */
 		unsigned state = round == 4 ? SEG_NODE : SEG_ACTIVE;
-		id = seg_take(db, state, 5, false);
+		id = seg_take(db, state, 5, SEG_USE_PUT);
 		CU_ASSERT_EQUAL_FATAL(id, (int)u);
 		check_sw(db, u, state, 5, round + 1);
 		CU_ASSERT_EQUAL(dkv_seg_hdr(db, u)->tail, SEG_DATA_OFF);
@@ -180,14 +194,14 @@ static void test_reserve_roll(void)
 	unsigned lane = dkv_lane_enter(db);
 	struct dkv_lane *L = &db->lanes[lane];
 	CU_ASSERT_EQUAL(L->seg, -1);
-	CU_ASSERT_EQUAL(seg_reserve(db, lane, chunk, false, &off, &gen), 0);
+	CU_ASSERT_EQUAL(seg_reserve(db, lane, chunk, SEG_USE_PUT, &off, &gen), 0);
 	CU_ASSERT_FATAL(L->seg >= 0);
 	uint32_t a = (uint32_t)L->seg;
 	CU_ASSERT_EQUAL(off, dkv_seg_start(db, a) + SEG_DATA_OFF);
 	CU_ASSERT_EQUAL(gen, 1);
 	check_sw(db, a, SEG_ACTIVE, lane, 1);
 	for (uint64_t i = 1; i < 3; i++) {
-		CU_ASSERT_EQUAL(seg_reserve(db, lane, chunk, false, &off, &gen), 0);
+		CU_ASSERT_EQUAL(seg_reserve(db, lane, chunk, SEG_USE_PUT, &off, &gen), 0);
 		CU_ASSERT_EQUAL(L->seg, (int)a);
 		CU_ASSERT_EQUAL(off, dkv_seg_start(db, a) + SEG_DATA_OFF + i * chunk);
 	}
@@ -197,7 +211,7 @@ static void test_reserve_roll(void)
 	CU_ASSERT_EQUAL(dkv_seg_hdr(db, a)->tail, SEG_DATA_OFF);
 
 	/* the fourth does not fit: roll, sealing a with its exact tail */
-	CU_ASSERT_EQUAL(seg_reserve(db, lane, chunk, false, &off, &gen), 0);
+	CU_ASSERT_EQUAL(seg_reserve(db, lane, chunk, SEG_USE_PUT, &off, &gen), 0);
 	CU_ASSERT_FATAL(L->seg >= 0 && L->seg != (int)a);
 	uint32_t b = (uint32_t)L->seg;
 	CU_ASSERT_EQUAL(off, dkv_seg_start(db, b) + SEG_DATA_OFF);
@@ -210,11 +224,11 @@ static void test_reserve_roll(void)
 
 	/* exactly full fits; one more byte rolls */
 	uint64_t rest = db->seg_size - (SEG_DATA_OFF + chunk);
-	CU_ASSERT_EQUAL(seg_reserve(db, lane, rest, false, &off, &gen), 0);
+	CU_ASSERT_EQUAL(seg_reserve(db, lane, rest, SEG_USE_PUT, &off, &gen), 0);
 	CU_ASSERT_EQUAL(L->seg, (int)b);
 	CU_ASSERT_EQUAL(off, dkv_seg_start(db, b) + SEG_DATA_OFF + chunk);
 	CU_ASSERT_EQUAL(atomic_load(&db->segs[b].tail), db->seg_size);
-	CU_ASSERT_EQUAL(seg_reserve(db, lane, 8, false, &off, &gen), 0);
+	CU_ASSERT_EQUAL(seg_reserve(db, lane, 8, SEG_USE_PUT, &off, &gen), 0);
 	CU_ASSERT_FATAL(L->seg >= 0 && L->seg != (int)b && L->seg != (int)a);
 	uint32_t c = (uint32_t)L->seg;
 	check_sw(db, b, SEG_SEALED, lane, 1);
@@ -225,15 +239,15 @@ static void test_reserve_roll(void)
 	/* the largest record a segment takes, and one byte more */
 	CU_ASSERT_EQUAL(seg_max_record(db), db->seg_size - SEG_DATA_OFF);
 	off = gen = 0xdead;
-	CU_ASSERT_EQUAL(seg_reserve(db, lane, seg_max_record(db) + 1, false, &off, &gen),
+	CU_ASSERT_EQUAL(seg_reserve(db, lane, seg_max_record(db) + 1, SEG_USE_PUT, &off, &gen),
 			DAXKV_ETOOBIG);
-	CU_ASSERT_EQUAL(seg_reserve(db, lane, seg_max_record(db) + 1, true, &off, &gen),
+	CU_ASSERT_EQUAL(seg_reserve(db, lane, seg_max_record(db) + 1, SEG_USE_GC, &off, &gen),
 			DAXKV_ETOOBIG);
 	CU_ASSERT_EQUAL(off, 0xdead);
 	CU_ASSERT_EQUAL(L->seg, (int)c); /* no roll for a refused record */
 	CU_ASSERT_EQUAL(atomic_load(&db->segs[c].tail), SEG_DATA_OFF + 8);
 	check_sw(db, c, SEG_ACTIVE, lane, 1);
-	CU_ASSERT_EQUAL(seg_reserve(db, lane, seg_max_record(db), false, &off, &gen), 0);
+	CU_ASSERT_EQUAL(seg_reserve(db, lane, seg_max_record(db), SEG_USE_PUT, &off, &gen), 0);
 	CU_ASSERT_FATAL(L->seg >= 0);
 	uint32_t d = (uint32_t)L->seg;
 	CU_ASSERT_NOT_EQUAL(d, c);
@@ -260,16 +274,16 @@ static void test_reopen(void)
 	const uint64_t chunk = 300 * 1024;
 	uint64_t off, gen;
 	unsigned lane = dkv_lane_enter(db);
-	CU_ASSERT_EQUAL(seg_reserve(db, lane, chunk, false, &off, &gen), 0);
+	CU_ASSERT_EQUAL(seg_reserve(db, lane, chunk, SEG_USE_PUT, &off, &gen), 0);
 	uint32_t a = (uint32_t)db->lanes[lane].seg;
 	for (int i = 0; i < 3; i++)
-		CU_ASSERT_EQUAL(seg_reserve(db, lane, chunk, false, &off, &gen), 0);
-	CU_ASSERT_EQUAL(seg_reserve(db, lane, 4096, false, &off, &gen), 0);
+		CU_ASSERT_EQUAL(seg_reserve(db, lane, chunk, SEG_USE_PUT, &off, &gen), 0);
+	CU_ASSERT_EQUAL(seg_reserve(db, lane, 4096, SEG_USE_PUT, &off, &gen), 0);
 	uint32_t b = (uint32_t)db->lanes[lane].seg;
 	dkv_lane_exit(db, lane);
 	CU_ASSERT_NOT_EQUAL(a, b);
 	/* a segment used and given back: free, but with gen 1 */
-	int f = seg_take(db, SEG_ACTIVE, 7, false);
+	int f = seg_take(db, SEG_ACTIVE, 7, SEG_USE_PUT);
 	CU_ASSERT_FATAL(f >= 0);
 	seg_seal(db, (uint32_t)f);
 	seg_release(db, (uint32_t)f);
