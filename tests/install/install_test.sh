@@ -93,6 +93,12 @@ cp "$work/hello.c" "$work/cmake/"
 run find_package "$work/cmake/build/hello"
 run find_package-static "$work/cmake/build/hello_static"
 
+# daxkv-bench links libdaxkv.so: it finds the one of its own prefix (RUNPATH
+# $ORIGIN/..), with no LD_LIBRARY_PATH.
+if [[ -x "$prefix/bin/daxkv-bench" ]]; then
+	env -u LD_LIBRARY_PATH "$prefix/bin/daxkv-bench" --help >/dev/null ||
+		fail "bin/daxkv-bench --help does not run from the prefix"
+fi
 # The tools answer --version (where they implement it) with the header's version.
 for tool in daxkv daxkv-bench; do
 	[[ -x "$prefix/bin/$tool" ]] || { [[ $tool == daxkv-bench ]] && continue; fail "no bin/$tool"; }
