@@ -279,8 +279,10 @@ static void verify_backup(const struct model *m)
 	uint32_t kl, vl;
 	while (!rc && (rc = dump_r_next(&r, &k, &kl, &v, &vl)) == 1) {
 		long id = dkvt_key_id(k, kl);
-		uint32_t key, w;
-		uint64_t ver;
+		/* Set, not left to dkvt_vcheck: the compiler cannot see that a
+		 * failed CU_ASSERT_FATAL never returns. */
+		uint32_t key = 0, w = 0;
+		uint64_t ver = 0;
 		CU_ASSERT_FATAL(id >= 0 && id < (long)NK);
 		CU_ASSERT_FATAL(dkvt_vcheck(v, vl, &key, &w, &ver) == 0 && key == (uint32_t)id);
 		seen[id] = (int)ver;
