@@ -75,7 +75,7 @@ usage_line() {
 }
 
 S=$T/store
-run "$DAXKV" create "$S" --size 64M --segment-size 1M
+run "$DAXKV" create "$S" --size 16M --segment-size 1M
 [ "$rc" -eq 0 ] || { echo "FAIL: cannot create a store: $(cat "$T/err")"; exit 1; }
 "$DAXKV" put "$S" alpha one && "$DAXKV" put "$S" beta two || fail "put"
 
