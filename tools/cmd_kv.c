@@ -132,6 +132,10 @@ int cmd_get(int argc, char **argv)
 	struct cli_bytes k;
 	if (cli_decode("get", argv[optind + 1], enc, &k))
 		return CLI_USAGE;
+	if (!k.len) {
+		free(k.p);
+		return cli_usage("get", "KEY is empty (a key is 1 to %u bytes)", DAXKV_KEY_MAX);
+	}
 	daxkv *db = NULL;
 	char *buf = NULL;
 	rc = cli_open("get", argv[optind], OPEN_RO, NULL, &db);
@@ -198,6 +202,10 @@ int cmd_put(int argc, char **argv)
 	const char *varg = argv[optind + 2];
 	if (cli_decode("put", argv[optind + 1], enc, &k))
 		return CLI_USAGE;
+	if (!k.len) {
+		free(k.p);
+		return cli_usage("put", "KEY is empty (a key is 1 to %u bytes)", DAXKV_KEY_MAX);
+	}
 	if (!strcmp(varg, "-") ? read_stdin(&v) : cli_decode("put", varg, enc, &v)) {
 		free(k.p);
 		free(v.p);
@@ -227,6 +235,10 @@ int cmd_del(int argc, char **argv)
 	struct cli_bytes k;
 	if (cli_decode("del", argv[optind + 1], enc, &k))
 		return CLI_USAGE;
+	if (!k.len) {
+		free(k.p);
+		return cli_usage("del", "KEY is empty (a key is 1 to %u bytes)", DAXKV_KEY_MAX);
+	}
 	daxkv *db = NULL;
 	rc = cli_open("del", argv[optind], OPEN_RW, NULL, &db);
 	if (!rc) {

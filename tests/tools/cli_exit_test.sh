@@ -198,6 +198,12 @@ for args in "get" "get $S" "put $S k" "scan $S --bogus" "scan $S -q" "dump $S -o
 	expect 2 "$DAXKV" $args
 	usage_line "${args%% *}"
 done
+for c in get del; do
+	expect 2 "$DAXKV" "$c" "$S" ""
+	usage_line "$c"
+done
+expect 2 "$DAXKV" put "$S" "" v
+usage_line put
 [ -e "$T/n" ] && fail "a refused create left $T/n"
 
 # ---- sizes: binary suffixes ----
