@@ -103,24 +103,6 @@ static int node_geometry(struct insp *in)
 	return 0;
 }
 
-static int header_verdict(const char *path)
-{
-	struct pool_hdr h;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? pread(fd, &h, sizeof(h), 0) : -1;
-	if (fd >= 0)
-		close(fd);
-	if (n != (ssize_t)sizeof(h) || memcmp(h.magic, POOL_MAGIC, 8) != 0)
-		return DAXKV_EVERSION;
-	if (dkv_crc(0, &h, offsetof(struct pool_hdr, crc)) != h.crc)
-		return dkv_err(DAXKV_ECORRUPT, "%s: the pool header fails its checksum "
-			       "(geometry unknown: not repairable)", path);
-	if (h.version != POOL_FORMAT_VERSION)
-		return DAXKV_EVERSION;
-	return dkv_err(DAXKV_ECORRUPT, "%s: the pool header's geometry does not match the "
-		       "file (truncated or extended?)", path);
-}
-
 int insp_open(const char *path, int rw, struct insp **out)
 {
 	struct insp *in = calloc(1, sizeof(*in));
@@ -134,9 +116,7 @@ int insp_open(const char *path, int rw, struct insp **out)
 	db->pool.fd = -1;
 	in->db = db;
 	in->rw = rw;
-	rc = pool_open(path, !rw, !rw, &db->pool);
-	if (rc == DAXKV_EVERSION)
-		rc = header_verdict(path);
+	rc = pool_open(path, !rw, !rw, &db->pool); /* one status per meaning */
 	if (rc)
 		goto out;
 	dkv_map_layout(db);
@@ -309,6 +289,7 @@ int insp_info(struct insp *in, struct insp_info *o)
 	o->gc_runs = db->sb->gc_runs;
 	o->gc_bytes_moved = db->sb->gc_bytes_moved;
 	o->capacity_bytes = (uint64_t)db->nsegs * (db->seg_size - SEG_DATA_OFF);
+	o->record_max_bytes = seg_max_record(db);
 	for (uint32_t id = 0; id < db->nsegs; id++) {
 		unsigned st = db->segs[id].state;
 		o->segs_bad += st == INSP_SEG_BAD;

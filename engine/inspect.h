@@ -22,9 +22,10 @@ struct insp; /* an inspected pool */
 
 /* Maps the pool at path for inspection (rw = 0: read-only, a shared lock,
  * allowed on a non-pmem copy; rw = 1: read-write, exclusive, pmem only).
- * OK; ENOTFOUND; EBUSY (open in another process); EVERSION (not a daxkv
- * pool); ECORRUPT (a daxkv pool whose header is damaged: errmsg says how);
- * EIO; ENOMEM. */
+ * OK; or what pool_open answers: ENOSTORE; EBUSY (open in another process);
+ * ENOTPOOL (not a daxkv pool); EVERSION (a daxkv pool of another format
+ * version); ECORRUPT (a daxkv pool whose header is damaged: errmsg says how);
+ * EACCES; EIO; ENOMEM. */
 int insp_open(const char *path, int rw, struct insp **out);
 void insp_close(struct insp *in);
 
@@ -44,6 +45,7 @@ struct insp_info {
 	                            (after an unclean shutdown), not the summaries */
 	uint64_t node_slots_used;
 	uint64_t gc_runs, gc_bytes_moved;
+	uint64_t record_max_bytes; /* largest record and batch (daxkv_stats' field) */
 };
 
 /* Geometry and summaries; after an unclean shutdown keys and live bytes are

@@ -14,7 +14,11 @@ static const char help_info[] =
 	"usage: daxkv info STORE [--json]\n"
 	"Backend, format version, geometry, capacity/used/live/dead bytes, segments by\n"
 	"state, key count and the clean-shutdown flag, read without opening the store\n"
-	"for writing (after an unclean shutdown keys and live bytes are recounted).\n";
+	"for writing (after an unclean shutdown keys and live bytes are recounted).\n"
+	"Limits: max record is the largest record (48 B header + key + value,\n"
+	"8 B aligned) and the largest batch the store takes (its segment size less the\n"
+	"segment header); max value is the largest value with a 1-byte key.\n"
+	"  --json      one JSON object on stdout\n";
 static const char help_check[] =
 	"usage: daxkv check STORE [--repair [--from-log]] [--json] [--quiet]\n"
 	"Verifies STORE read-only: segment headers, every record's CRC, every index node\n"
@@ -90,18 +94,33 @@ static void emit(void *ctx, const struct insp_problem *p)
 
 #define INFO_ARGS(yes, no)                                                                 \
 	path, i->is_pmem ? yes : no, i->format_version, i->clean ? yes : no, i->pool_size,  \
-		i->seg_size, i->nsegs, i->capacity_bytes, i->used_bytes, i->live_bytes,      \
+		i->seg_size, i->nsegs, i->record_max_bytes, (unsigned)DAXKV_KEY_MAX,         \
+		value_max(i), i->capacity_bytes, i->used_bytes, i->live_bytes,               \
 		i->dead_bytes, i->keys, i->recounted ? yes : no, i->segs_free,               \
 		i->segs_active, i->segs_sealed, i->segs_node, i->segs_bad,                   \
 		i->node_slots_used, i->gc_runs, i->gc_bytes_moved, i->boot_gen, i->uuid_hi,  \
 		i->uuid_lo
 
+/* The largest value a 1-byte key can have: the record bound less the 48 B
+ * header (the bound is 8 B aligned, so no rounding is lost), at most
+ * DAXKV_VALUE_MAX. */
+static uint64_t value_max(const struct insp_info *i)
+{
+	uint64_t v = i->record_max_bytes > 49 ? i->record_max_bytes - 49 : 0;
+	return v < DAXKV_VALUE_MAX ? v : DAXKV_VALUE_MAX;
+}
+
 static void info_print(const char *path, const struct insp_info *i, int json)
 {
 	if (json) {
-		printf("{\"store\": \"%s\", \"backend\": \"dax\", \"pmem\": %s, "
+		fputs("{\"store\": ", stdout);
+		json_str(path, strlen(path));
+		path = ""; /* written escaped above */
+		printf("%s, \"backend\": \"dax\", \"pmem\": %s, "
 		       "\"format_version\": %u, \"clean_shutdown\": %s, \"pool_size\": %" PRIu64
-		       ", \"segment_size\": %" PRIu64 ", \"segments\": %u, \"capacity_bytes\": %" PRIu64
+		       ", \"segment_size\": %" PRIu64 ", \"segments\": %u, \"record_max_bytes\": %"
+		       PRIu64 ", \"key_max_bytes\": %u, \"value_max_bytes\": %" PRIu64
+		       ", \"capacity_bytes\": %" PRIu64
 		       ", \"used_bytes\": %" PRIu64 ", \"live_bytes\": %" PRIu64
 		       ", \"dead_bytes\": %" PRIu64 ", \"keys\": %" PRIu64 ", \"recounted\": %s, "
 		       "\"segments_by_state\": {\"free\": %u, \"active\": %u, \"sealed\": %u, "
@@ -113,7 +132,10 @@ static void info_print(const char *path, const struct insp_info *i, int json)
 	}
 	printf("store:           %s\nbackend:         dax (pmem mapping: %s)\n"
 	       "format version:  %u\nclean shutdown:  %s\npool size:       %" PRIu64
-	       "\nsegment size:    %" PRIu64 "\nsegments:        %u\ncapacity bytes:  %" PRIu64
+	       "\nsegment size:    %" PRIu64 "\nsegments:        %u\nmax record:      %" PRIu64
+	       " (48 B header + key + value, 8 B aligned; also the largest batch)"
+	       "\nmax key:         %u\nmax value:       %" PRIu64 " (with a 1-byte key)"
+	       "\ncapacity bytes:  %" PRIu64
 	       "\nused bytes:      %" PRIu64 "\nlive bytes:      %" PRIu64
 	       "\ndead bytes:      %" PRIu64 "\nkeys:            %" PRIu64
 	       "\nrecounted:       %s\nsegments:        free %u, active %u, sealed %u, "
@@ -129,11 +151,11 @@ int cmd_info(int argc, char **argv)
 					    { "help", no_argument, NULL, 'h' },
 					    { NULL, 0, NULL, 0 } };
 	int c, json = 0;
-	while ((c = getopt_long(argc, argv, "jh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":jh", lo, NULL)) != -1) {
 		if (c == 'h')
 			return cli_help(help_info);
 		if (c != 'j')
-			return cli_usage("info", "unknown option");
+			return cli_badopt("info", c, argv);
 		json = 1;
 	}
 	if (argc - optind != 1)
@@ -229,14 +251,14 @@ int cmd_check(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },   { NULL, 0, NULL, 0 } };
 	struct out o = { 0, 0, 0 };
 	int c, rep = 0, from_log = 0, bad = 0;
-	while ((c = getopt_long(argc, argv, "rjqh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":rjqh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'h': return cli_help(help_check);
 		case 'r': rep = 1; break;
 		case 'l': from_log = 1; break;
 		case 'j': o.json = 1; break;
 		case 'q': o.quiet = 1; break;
-		default: return cli_usage("check", "unknown option");
+		default: return cli_badopt("check", c, argv);
 		}
 	}
 	if (argc - optind != 1 || (from_log && !rep))
@@ -254,9 +276,7 @@ int cmd_check(int argc, char **argv)
 		rc = check_once(path, &o, "recheck", &bad);
 	if (o.json)
 		printf(",\n  \"ok\": %s\n}\n", !rc && !bad ? "true" : "false");
-	if (rc == DAXKV_ECORRUPT && !o.json)
-		fprintf(stderr, "daxkv check: %s: %s\n", path, daxkv_errmsg());
-	if (rc)
-		return rc == DAXKV_ECORRUPT ? CLI_DAMAGED : cli_fail("check", rc, path);
+	if (rc) /* ECORRUPT: a damaged pool header (exit 1) */
+		return cli_fail("check", rc, path);
 	return bad ? CLI_DAMAGED : CLI_OK;
 }

@@ -32,7 +32,8 @@ static const char help_load[] =
 	"Puts every entry of a dump stream (FILE or stdin) into STORE, creating it (sized\n"
 	"for the stream unless --size) when missing.  The stream is verified whole first:\n"
 	"a truncated or corrupt one exits 1 and changes nothing.  --single-pass applies\n"
-	"while reading (no spool; a bad stream leaves the batches before the damage).\n";
+	"while reading (no spool; a bad stream leaves the batches before the damage).\n"
+	CLI_SIZES_HELP;
 static const char help_backup[] =
 	"usage: daxkv backup STORE DEST [--force]\n"
 	"Writes a consistent snapshot of STORE to DEST (dump stream format) with io_uring,\n"
@@ -41,19 +42,26 @@ static const char help_backup[] =
 static const char help_restore[] =
 	"usage: daxkv restore BACKUP STORE [--force] [--size N] [--segment-size N]\n"
 	"Creates STORE from a backup or dump after verifying it whole.  An existing STORE\n"
-	"is refused unless --force (then it is replaced, after the verification).\n";
+	"is refused unless --force (then it is replaced, after the verification).\n"
+	CLI_SIZES_HELP;
 
 /* ---- dump ---- */
 
+struct dump_out {
+	int fd;
+	const char *name; /* for messages */
+};
+
 static int fd_flush(struct dump_w *w)
 {
-	int fd = *(int *)w->ctx;
+	const struct dump_out *o = w->ctx;
 	for (size_t done = 0; done < w->len;) {
-		ssize_t n = write(fd, w->buf + done, w->len - done);
+		ssize_t n = write(o->fd, w->buf + done, w->len - done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			fprintf(stderr, "daxkv dump: write: %s\n", strerror(n < 0 ? errno : EIO));
+			fprintf(stderr, "daxkv dump: %s: %s\n", o->name,
+				strerror(n < 0 ? errno : EIO));
 			return DAXKV_EIO;
 		}
 		done += (size_t)n;
@@ -69,11 +77,11 @@ int cmd_dump(int argc, char **argv)
 					    { NULL, 0, NULL, 0 } };
 	const char *out = NULL;
 	int c, fd = STDOUT_FILENO;
-	while ((c = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:h", lo, NULL)) != -1) {
 		if (c == 'h')
 			return cli_help(help_dump);
 		if (c != 'o')
-			return cli_usage("dump", "unknown option");
+			return cli_badopt("dump", c, argv);
 		out = optarg;
 	}
 	if (argc - optind != 1)
@@ -89,16 +97,19 @@ int cmd_dump(int argc, char **argv)
 		daxkv_close(db);
 		return CLI_ERROR;
 	}
-	struct dump_w w = { .buf = malloc(IO_BUF), .cap = IO_BUF, .flush = fd_flush, .ctx = &fd };
+	struct dump_out o = { fd, out ? out : "writing standard output" };
+	struct dump_w w = { .buf = malloc(IO_BUF), .cap = IO_BUF, .flush = fd_flush, .ctx = &o };
 	int r = w.buf ? dump_w_db(&w, db) : DAXKV_ENOMEM;
 	if (!r)
 		r = fd_flush(&w);
-	if (!r && out && (fsync(fd) || close(fd)))
+	if (!r && out && (fsync(fd) || close(fd))) {
+		fprintf(stderr, "daxkv dump: %s: %s\n", out, strerror(errno));
 		r = DAXKV_EIO;
-	else if (out && r)
+	} else if (out && r) {
 		close(fd);
-	if (r)
-		rc = r == DAXKV_EIO ? CLI_ERROR : cli_fail("dump", r, "dump");
+	}
+	if (r) /* fd_flush said why already */
+		rc = r == DAXKV_EIO ? CLI_ERROR : cli_fail("dump", r, argv[optind]);
 	free(w.buf);
 	daxkv_close(db);
 	return rc;
@@ -107,7 +118,7 @@ int cmd_dump(int argc, char **argv)
 /* ---- load / restore ---- */
 
 struct load {
-	const char *cmd, *store;
+	const char *cmd, *store, *src; /* src: the stream's name, for messages */
 	struct cli_geom g;
 	int single_pass, force;
 	struct dump_r st; /* the verification pass: entry count and sizes */
@@ -128,7 +139,7 @@ static int spool(const char *cmd, int in)
 	}
 	free(buf);
 	if (fd < 0 || n != 0 || lseek(fd, 0, SEEK_SET) != 0) {
-		fprintf(stderr, "daxkv %s: spooling the stream to %s: %s\n", cmd, dir,
+		fprintf(stderr, "daxkv %s: %s: spooling the stream: %s\n", cmd, dir,
 			strerror(errno ? errno : ENOMEM));
 		if (fd >= 0)
 			close(fd);
@@ -145,7 +156,7 @@ static int verify(struct load *L, int fd)
 	while (!rc && (rc = dump_r_next(&L->st, &k, &kl, &v, &vl)) == 1)
 		rc = 0;
 	if (rc)
-		return cli_fail(L->cmd, rc, "the stream is not usable; nothing was loaded");
+		return cli_fail_note(L->cmd, rc, L->src, "nothing was loaded");
 	return lseek(fd, 0, SEEK_SET) == 0 ? CLI_OK : CLI_ERROR;
 }
 
@@ -225,17 +236,18 @@ static int load_into(struct load *L, int fd, int create)
 		return rc;
 	int r = apply(db, fd, &done);
 	if (r) {
-		rc = cli_fail(L->cmd, r, "load stopped");
-		fprintf(stderr, "daxkv %s: %llu entries were applied before it stopped\n", L->cmd,
-			(unsigned long long)done);
+		char note[96];
+		snprintf(note, sizeof(note), "%llu entries were applied before it stopped",
+			 (unsigned long long)done);
+		rc = cli_fail_note(L->cmd, r, L->store, note);
 	}
 	if (daxkv_close(db) && !rc)
 		rc = CLI_ERROR;
 	if (rc && create && !strcmp(L->cmd, "restore"))
 		unlink(L->store); /* no half-restored store */
 	if (!rc)
-		fprintf(stderr, "daxkv %s: %llu entries loaded into %s\n", L->cmd,
-			(unsigned long long)done, L->store);
+		fprintf(stderr, "daxkv %s: %s: %llu entries loaded\n", L->cmd, L->store,
+			(unsigned long long)done);
 	return rc;
 }
 
@@ -247,19 +259,22 @@ static int load_args(struct load *L, int argc, char **argv, const char *help)
 		{ "single-pass", no_argument, NULL, '1' }, { "force", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 } };
 	int c;
-	while ((c = getopt_long(argc, argv, "fh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":fh", lo, NULL)) != -1) {
 		if (c == 'h')
 			return cli_help(help) - 1; /* -1: help shown */
-		if (c == 's' && !cli_size(optarg, &L->g.pool_size))
-			continue;
-		if (c == 'S' && !cli_size(optarg, &L->g.segment_size))
-			continue;
-		if (c == '1' && help == help_load)
+		if (c == 's' || c == 'S') {
+			if (cli_size(L->cmd, c == 's' ? "--size" : "--segment-size", optarg,
+				     c == 's' ? &L->g.pool_size : &L->g.segment_size))
+				return CLI_USAGE;
+		} else if (c == '1' && help == help_load) {
 			L->single_pass = 1;
-		else if (c == 'f' && help == help_restore)
+		} else if (c == 'f' && help == help_restore) {
 			L->force = 1;
-		else
-			return cli_usage(L->cmd, "bad option or size");
+		} else {
+			if (c == '1' || c == 'f') /* the other command's option */
+				return cli_usage(L->cmd, "unknown option '%s'", argv[optind - 1]);
+			return cli_badopt(L->cmd, c, argv);
+		}
 	}
 	return 0;
 }
@@ -274,6 +289,7 @@ int cmd_load(int argc, char **argv)
 		return cli_usage("load", "expected STORE [FILE]");
 	L.store = argv[optind];
 	const char *file = argc - optind == 2 ? argv[optind + 1] : NULL;
+	L.src = file ? file : "standard input";
 	int fd = file ? open(file, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
 	if (fd < 0) {
 		fprintf(stderr, "daxkv load: %s: %s\n", file, strerror(errno));
@@ -307,9 +323,10 @@ int cmd_restore(int argc, char **argv)
 		return cli_usage("restore", "expected BACKUP STORE");
 	L.store = argv[optind + 1];
 	if (access(L.store, F_OK) == 0 && !L.force) {
-		fprintf(stderr, "daxkv restore: %s exists (--force replaces it)\n", L.store);
+		fprintf(stderr, "daxkv restore: %s: exists (--force replaces it)\n", L.store);
 		return CLI_ERROR;
 	}
+	L.src = argv[optind];
 	int fd = open(argv[optind], O_RDONLY | O_CLOEXEC), in = fd;
 	struct stat st;
 	if (fd < 0) {
@@ -320,7 +337,7 @@ int cmd_restore(int argc, char **argv)
 		in = spool("restore", fd);
 	rc = in < 0 ? CLI_ERROR : verify(&L, in);
 	if (!rc && access(L.store, F_OK) == 0 && unlink(L.store)) {
-		fprintf(stderr, "daxkv restore: remove %s: %s\n", L.store, strerror(errno));
+		fprintf(stderr, "daxkv restore: %s: remove: %s\n", L.store, strerror(errno));
 		rc = CLI_ERROR;
 	}
 	if (!rc)
@@ -338,18 +355,18 @@ int cmd_backup(int argc, char **argv)
 					    { "help", no_argument, NULL, 'h' },
 					    { NULL, 0, NULL, 0 } };
 	int c, force = 0;
-	while ((c = getopt_long(argc, argv, "fh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":fh", lo, NULL)) != -1) {
 		if (c == 'h')
 			return cli_help(help_backup);
 		if (c != 'f')
-			return cli_usage("backup", "unknown option");
+			return cli_badopt("backup", c, argv);
 		force = 1;
 	}
 	if (argc - optind != 2)
 		return cli_usage("backup", "expected STORE DEST");
 	const char *dest = argv[optind + 1];
 	if (!force && access(dest, F_OK) == 0) {
-		fprintf(stderr, "daxkv backup: %s exists (--force replaces it)\n", dest);
+		fprintf(stderr, "daxkv backup: %s: exists (--force replaces it)\n", dest);
 		return CLI_ERROR;
 	}
 	daxkv *db = NULL;

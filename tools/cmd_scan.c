@@ -15,15 +15,16 @@ static const char cli_help_scan[] =
 	"  --prefix P     only keys that start with P\n"
 	"  --start K      from key K (inclusive)\n"
 	"  --end K        up to key K (exclusive)\n"
-	"  --limit N      at most N keys\n"
+	"  --limit N      at most N keys (0: none)\n"
 	"  --reverse      in descending key order\n"
 	"  --keys-only    keys only\n"
 	"  -x, --hex      P/K arguments and the output in hex\n"
-	"  -e, --escape   P/K arguments with \\xHH escapes\n";
+	"  -e, --escape   P/K arguments with \\xHH escapes\n"
+	CLI_COUNTS_HELP;
 
 struct scan {
 	struct cli_bytes lo, hi; /* bounds: lo inclusive, hi exclusive; p NULL = none */
-	uint64_t limit;
+	uint64_t limit; /* UINT64_MAX: no --limit */
 	int reverse, keys_only, enc;
 };
 
@@ -78,7 +79,7 @@ static int scan_args(int argc, char **argv, struct scan *s)
 		{ "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 } };
 	const char *arg[3] = { NULL, NULL, NULL }; /* prefix, start, end */
 	int c;
-	while ((c = getopt_long(argc, argv, "xehrkn:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":xehrkn:", lo, NULL)) != -1) {
 		switch (c) {
 		case 'h': return -1;
 		case 'p': arg[0] = optarg; break;
@@ -89,10 +90,10 @@ static int scan_args(int argc, char **argv, struct scan *s)
 		case 'x': s->enc = ENC_HEX; break;
 		case 'e': s->enc = ENC_ESC; break;
 		case 'n':
-			if (cli_size(optarg, &s->limit))
-				return cli_usage("scan", "--limit takes a count");
+			if (cli_count("scan", "--limit", optarg, &s->limit))
+				return CLI_USAGE;
 			break;
-		default: return cli_usage("scan", "unknown option");
+		default: return cli_badopt("scan", c, argv);
 		}
 	}
 	if (argc - optind != 1)
@@ -139,21 +140,21 @@ static void position(daxkv_iter *it, const struct scan *s)
 	daxkv_iter_seek_last(it);
 }
 
-static int scan_run(daxkv *db, const struct scan *s)
+static int scan_run(daxkv *db, const char *store, const struct scan *s)
 {
 	daxkv_iter *it = NULL;
 	int rc = daxkv_iter_new(db, &it), out = CLI_OK;
 	if (rc)
-		return cli_fail("scan", rc, "iterator");
+		return cli_fail("scan", rc, store);
 	uint64_t n = 0;
 	for (position(it, s); daxkv_iter_valid(it); s->reverse ? daxkv_iter_prev(it)
 							       : daxkv_iter_next(it)) {
 		size_t klen, vlen = 0;
 		const void *k = daxkv_iter_key(it, &klen), *v = NULL;
-		if (!in_range(s, k, klen) || (s->limit && n >= s->limit))
-			break;
+		if (!in_range(s, k, klen) || n >= s->limit || ferror(stdout))
+			break; /* main reports a failed stdout */
 		if (!s->keys_only && !(v = daxkv_iter_value(it, &vlen))) {
-			fprintf(stderr, "daxkv scan: the record of key '");
+			fprintf(stderr, "daxkv scan: %s: damaged: the record of key '", store);
 			cli_print(stderr, k, klen, ENC_ESC);
 			fprintf(stderr, "' fails its CRC (run daxkv check)\n");
 			out = CLI_DAMAGED;
@@ -168,10 +169,8 @@ static int scan_run(daxkv *db, const struct scan *s)
 		n++;
 	}
 	if (daxkv_iter_status(it) && out == CLI_OK)
-		out = cli_fail("scan", daxkv_iter_status(it), "iterate");
+		out = cli_fail("scan", daxkv_iter_status(it), store);
 	daxkv_iter_free(it);
-	if (fflush(stdout))
-		out = CLI_ERROR;
 	return out;
 }
 
@@ -179,6 +178,7 @@ int cmd_scan(int argc, char **argv)
 {
 	struct scan s;
 	memset(&s, 0, sizeof(s));
+	s.limit = UINT64_MAX;
 	int rc = scan_args(argc, argv, &s);
 	if (rc == -1)
 		rc = cli_help(cli_help_scan);
@@ -186,7 +186,7 @@ int cmd_scan(int argc, char **argv)
 		daxkv *db = NULL;
 		rc = cli_open("scan", argv[optind], OPEN_RO, NULL, &db);
 		if (!rc)
-			rc = scan_run(db, &s);
+			rc = scan_run(db, argv[optind], &s);
 		daxkv_close(db);
 	}
 	free(s.lo.p);
