@@ -21,6 +21,7 @@
 #include <string.h>
 
 static struct bench_cfg cfg; /* ~1 MiB: static, not on the stack */
+static int out_errno;        /* the first failed write of the report */
 
 static int resolve_engine(const char *name, const struct kv_engine **out)
 {
@@ -121,7 +122,9 @@ static void print_result(FILE *out, const struct job_result *r)
 		report_normal(out, r);
 	else if (cfg.fmt == OUT_TERSE)
 		report_terse(out, r);
-	fflush(out); /* an error sticks in ferror(out): checked at the end */
+	/* An error sticks in ferror(out), checked at the end; keep its errno. */
+	if (fflush(out) != 0 && !out_errno)
+		out_errno = errno;
 }
 
 /* One engine's jobs, in order, in one repetition.  Returns the number of failures. */
@@ -195,7 +198,7 @@ static int finish_output(FILE *f, const char *what)
 {
 	errno = 0;
 	int bad = fflush(f) != 0 || ferror(f);
-	int e = errno;
+	int e = errno ? errno : out_errno;
 	if (fclose(f) != 0 && !bad) {
 		bad = 1;
 		e = errno;
@@ -269,8 +272,8 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < nres; i++)
 		result_free(&all[i]);
 	free(all);
-	failures += finish_output(out, cfg.output[0] ? cfg.output : "standard output") != 0;
+	int out_bad = finish_output(out, cfg.output[0] ? cfg.output : "standard output") != 0;
 	if (failures)
 		fprintf(stderr, "daxkv-bench: %u job(s) failed: see the messages above\n", failures);
-	return failures ? 1 : 0;
+	return failures || out_bad ? 1 : 0;
 }
