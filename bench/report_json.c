@@ -28,7 +28,7 @@
 static void bins_json(cJSON *o, const struct hist *h)
 {
 	cJSON *b = cJSON_AddObjectToObject(o, "bins");
-	for (unsigned i = 0; i < HIST_BUCKETS && h->count; i++) {
+	for (unsigned i = 0; i < HIST_BUCKETS; i++) {
 		if (!h->buckets[i])
 			continue;
 		char key[32];
@@ -57,7 +57,7 @@ static cJSON *clat_json(const struct job *j, const struct hist *h, int plus)
 		snprintf(key, sizeof(key), "%f", j->pct[i]);
 		cJSON_AddNumberToObject(p, key, (double)hist_quantile(h, j->pct[i] / 100.0));
 	}
-	if (plus)
+	if (plus && h->count) /* fio leaves empty bins out; its tools expect that */
 		bins_json(o, h);
 	return o;
 }
