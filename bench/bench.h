@@ -59,6 +59,8 @@ void hist_delta(struct hist *out, const struct hist *now, const struct hist *pre
 /* The value at quantile q in [0, 1]: its bucket's midpoint, clamped to [min, max];
  * 0 when empty. */
 uint64_t hist_quantile(const struct hist *h, double q);
+/* Bucket b's midpoint (the value a quantile in it reports), for fio's json+ bins. */
+uint64_t hist_bucket_value(unsigned b);
 double hist_mean(const struct hist *h);
 double hist_stddev(const struct hist *h);
 
@@ -77,7 +79,8 @@ enum rw_kind {
 };
 
 enum key_dist { KD_UNIFORM, KD_ZIPF, KD_SEQ, KD_LATEST };
-enum out_fmt { OUT_NORMAL, OUT_JSON, OUT_TERSE };
+enum out_fmt { OUT_NORMAL, OUT_JSON, OUT_JSON_PLUS, OUT_TERSE };
+enum { ETA_AUTO, ETA_ALWAYS, ETA_NEVER };       /* --eta */
 enum { BK_AUTO, BK_DAX, BK_BLOCK };           /* --backend */
 enum { GCP_DEFAULT, GCP_COSTBENEFIT, GCP_RATIO }; /* --gc_policy */
 
@@ -91,6 +94,8 @@ struct job {
 	enum rw_kind rw;
 	uint64_t bs, ks, nrkeys, size, number_ios;
 	unsigned numjobs;
+	int stonewall, new_group; /* fio's: both start a new reporting group */
+	unsigned groupid;         /* set when the jobs are read (cfg_parse_args) */
 	double runtime_s, ramp_s; /* 0 = none */
 	int time_based;
 	enum key_dist key_dist;
@@ -106,6 +111,7 @@ struct job {
 	char directory[PATH_MAX];
 	char filename[PATH_MAX];
 	char lat_log[PATH_MAX]; /* --write_lat_log prefix; "" = none */
+	char bw_log[PATH_MAX];  /* --write_bw_log prefix; "" = none */
 	double pct[PCT_MAX];
 	unsigned npct;
 	/* daxkv only */
@@ -126,8 +132,12 @@ struct bench_cfg {
 	unsigned reps;
 	int share_store;
 	char sections[256]; /* --section=NAME[,NAME]: run only these jobs ("" = all) */
+	double status_interval_s; /* 0 = none */
+	int eta;                  /* ETA_* */
 	int help;
+	int version;
 	int list_engines;
+	int no_args; /* argv had nothing: usage, exit 1 */
 	char command[4096];
 };
 
@@ -145,9 +155,12 @@ void job_defaults(struct job *j);
 /* Checks one finished job; 0 or -1 with err. */
 int job_validate(const struct job *j, char *err);
 void opt_usage(FILE *f);
+/* "daxkv-bench-X.Y.Z", as fio's "fio-3.33": X.Y.Z is daxkv_version(). */
+const char *bench_version(void);
 
 /* Parsers (options.c), exposed for tests: 0, or -1 with err. */
-int parse_size(const char *s, uint64_t *out, char *err);
+int parse_size(const char *s, uint64_t *out, char *err);   /* bytes: k = 1024 */
+int parse_count(const char *s, uint64_t *out, char *err);  /* counts: k = 1000 */
 int parse_time(const char *s, double *out_s, char *err);
 int parse_key_dist(const char *s, enum key_dist *kd, double *theta, char *err);
 const char *rw_name(enum rw_kind rw);
@@ -281,7 +294,9 @@ struct job_result {
 	int error;        /* 0, or 1: the job failed (message printed) */
 	int skipped;      /* the engine cannot run this workload */
 	char skip_why[128];
-	double elapsed_s; /* measured window: after ramp to the last op */
+	uint64_t elapsed_ns; /* measured window: after ramp to the last op */
+	double elapsed_s;    /* the same in seconds */
+	int ramp_unfinished; /* the work ended before ramp_time did: nothing measured */
 	uint64_t preload_ops;
 	double preload_s, prepare_s;
 	struct dir_result d[DIR__COUNT];
@@ -312,10 +327,22 @@ struct store {
 
 int store_open(struct store *s, const struct kv_engine *ops, const struct job *j);
 int store_close(struct store *s, int remove_files);
-/* Runs j on s; fills res (res->error on failure).  lat_log: the per-second log's
- * path, or NULL. */
-void job_run(struct store *s, const struct job *j, unsigned rep, const char *lat_log,
+/* What a job writes while it runs, besides its result. */
+struct run_opts {
+	const char *lat_log;     /* daxkv's per-second log, or NULL */
+	const char *fio_lat_log; /* fio's log format (PREFIX_lat.N.log), or NULL */
+	const char *fio_bw_log;  /* fio's PREFIX_bw.N.log, or NULL */
+	int eta;                 /* ETA_*: the progress line on stderr */
+	double status_s;         /* --status-interval: 0 = none */
+	FILE *status_out;        /* where the status lines go */
+};
+
+/* Runs j on s; fills res (res->error on failure).  o may be NULL (no logs). */
+void job_run(struct store *s, const struct job *j, unsigned rep, const struct run_opts *o,
 	     struct job_result *res);
+/* Operations per second over the measured window; 0 when nothing was measured
+ * (never ops / 1 s). */
+double result_rate(const struct job_result *r, uint64_t n);
 
 /* ---- output (report.c, report_json.c) ------------------------------------------ */
 
@@ -327,6 +354,9 @@ void report_compare(FILE *f, const struct bench_cfg *c, unsigned job,
 /* Index of the median repetition by IOPS among reps (skipping failed ones). */
 unsigned median_rep(struct job_result *const *reps_of_one, unsigned reps);
 void report_header(FILE *f, const struct bench_cfg *c);
+/* fio's "Run status group N (all jobs):" summaries (all[] as main.c lays it out:
+ * rep-major, then engine, then job). */
+void report_groups(FILE *f, const struct bench_cfg *c, struct job_result *all, unsigned nengines);
 /* Returns a malloc'd JSON document of every result (cJSON_Print), or NULL. */
 char *report_json(const struct bench_cfg *c, struct job_result *all, unsigned nres,
 		  const struct kv_engine *const *engines, unsigned nengines);

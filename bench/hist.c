@@ -132,8 +132,7 @@ uint64_t hist_quantile(const struct hist *h, double q)
 		seen += h->buckets[i];
 		if (seen < rank)
 			continue;
-		uint64_t lo = bucket_low(i), hi = bucket_high(i);
-		uint64_t v = lo + (hi - lo) / 2;
+		uint64_t v = hist_bucket_value(i);
 		if (v > h->max_ns)
 			v = h->max_ns;
 		if (v < h->min_ns)
@@ -141,6 +140,12 @@ uint64_t hist_quantile(const struct hist *h, double q)
 		return v;
 	}
 	return h->max_ns;
+}
+
+uint64_t hist_bucket_value(unsigned b)
+{
+	uint64_t lo = bucket_low(b), hi = bucket_high(b);
+	return lo + (hi - lo) / 2;
 }
 
 double hist_mean(const struct hist *h)

@@ -54,7 +54,9 @@ static void sb_add(struct sbuf *b, const char *s, size_t n)
 
 /* ---- job-file text: ${VAR}, bare flags, section markers ------------------------------- */
 
-/* Appends line (without its newline) with ${VAR} expanded; -1 on an unset variable. */
+/* Appends line (without its newline) with ${VAR} expanded; -1 on an unset variable.
+ * ${VAR:-default} (daxkv's extension, as the shell's) takes default when VAR is
+ * unset or empty, so a shipped job file runs as shipped. */
 static int expand_vars(struct sbuf *out, const char *line, size_t n, char *err)
 {
 	size_t i = 0;
@@ -69,9 +71,17 @@ static int expand_vars(struct sbuf *out, const char *line, size_t n, char *err)
 				return opt_fail(err, "bad variable name");
 			memcpy(name, line + i + 2, len);
 			name[len] = '\0';
+			char *dflt = strstr(name, ":-");
+			if (dflt) {
+				*dflt = '\0';
+				dflt += 2;
+			}
 			const char *v = getenv(name);
+			if (dflt && (!v || !*v))
+				v = dflt;
 			if (!v)
-				return opt_fail(err, "${%s} is not set in the environment", name);
+				return opt_fail(err, "${%s} is not set in the environment (or write "
+						     "${%s:-DEFAULT})", name, name);
 			sb_add(out, v, strlen(v));
 			i = (size_t)(close - line) + 1;
 			continue;
@@ -82,9 +92,33 @@ static int expand_vars(struct sbuf *out, const char *line, size_t n, char *err)
 	return 0;
 }
 
-/* Rewrites one expanded line into out; lmap[k] = source line of output line k. */
-static void rewrite_line(struct sbuf *out, const char *l, unsigned src, unsigned *lmap,
-			 unsigned *nout)
+/* Line map: entry k = the line of the named job file that output line k came from
+ * (an included file's lines map to their include line). */
+struct lmap {
+	unsigned *v;
+	size_t n, cap;
+	int oom;
+};
+
+static void lmap_add(struct lmap *m, unsigned src)
+{
+	if (m->oom)
+		return;
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 256;
+		unsigned *v = realloc(m->v, cap * sizeof(*v));
+		if (!v) {
+			m->oom = 1;
+			return;
+		}
+		m->v = v;
+		m->cap = cap;
+	}
+	m->v[m->n++] = src;
+}
+
+/* Rewrites one expanded line into out. */
+static void rewrite_line(struct sbuf *out, const char *l, unsigned src, struct lmap *map)
 {
 	size_t a = strspn(l, " \t\r"), z = strlen(l);
 	while (z > a && (l[z - 1] == ' ' || l[z - 1] == '\t' || l[z - 1] == '\r'))
@@ -101,27 +135,82 @@ static void rewrite_line(struct sbuf *out, const char *l, unsigned src, unsigned
 	if (bare && opt_is_flag(word))
 		sb_add(out, "=1", 2);
 	sb_add(out, "\n", 1);
-	lmap[(*nout)++] = src;
+	lmap_add(map, src);
 	if (wl > 1 && l[a] == '[' && l[z - 1] == ']') {
 		sb_add(out, SECTION_MARK "=1\n", strlen(SECTION_MARK) + 3);
-		lmap[(*nout)++] = src;
+		lmap_add(map, src);
 	}
 }
 
-/* The job file's text, ready for inih; NULL with err on failure. */
-static char *prepare_text(const char *text, unsigned **lmap_out, char *err)
+#define INCLUDE_DEPTH 8
+
+static int read_all(const char *path, struct sbuf *b, char *err)
 {
-	struct sbuf out = {0}, line = {0};
-	size_t nlines = 1;
-	for (const char *p = text; *p; p++)
-		nlines += *p == '\n';
-	unsigned *lmap = calloc(2 * nlines + 2, sizeof(unsigned)), nout = 0, src = 0;
-	if (!lmap) {
-		opt_fail(err, "out of memory");
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return opt_fail(err, "%s: %s", path, strerror(errno));
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		sb_add(b, chunk, n);
+	int rd_err = ferror(f);
+	fclose(f);
+	sb_add(b, "", 0);
+	if (rd_err || b->oom)
+		return opt_fail(err, "%s: cannot read it", path);
+	return 0;
+}
+
+static int prepare(struct sbuf *out, struct lmap *map, const char *text, const char *path,
+		   unsigned depth, unsigned at, char *err);
+
+/* fio's "include FILE": the file's text in place of the line; a relative name is
+ * taken from the including file's directory, as fio does. */
+static int include_file(struct sbuf *out, struct lmap *map, const char *name, const char *from,
+			unsigned depth, unsigned at, char *err)
+{
+	char path[PATH_MAX];
+	const char *slash = from ? strrchr(from, '/') : NULL;
+	int n = name[0] != '/' && slash ?
+		snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - from), from, name) :
+		snprintf(path, sizeof(path), "%s", name);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return opt_fail(err, "include %s: name too long", name);
+	if (depth >= INCLUDE_DEPTH)
+		return opt_fail(err, "include %s: more than %d levels (a loop?)", name,
+				INCLUDE_DEPTH);
+	struct sbuf b = {0};
+	char sub[ERR_LEN];
+	int rc = read_all(path, &b, sub);
+	if (rc == 0)
+		rc = prepare(out, map, b.p, path, depth + 1, at, sub);
+	free(b.p);
+	return rc ? opt_fail(err, "include: %s", sub) : 0;
+}
+
+/* The name after "include", or NULL when the line is not an include. */
+static const char *include_name(char *l)
+{
+	l += strspn(l, " \t");
+	if (strncmp(l, "include", 7) != 0 || (l[7] != ' ' && l[7] != '\t') || strchr(l, '='))
 		return NULL;
-	}
+	l += 7 + strspn(l + 7, " \t");
+	size_t z = strlen(l);
+	while (z > 0 && (l[z - 1] == ' ' || l[z - 1] == '\t' || l[z - 1] == '\r'))
+		l[--z] = '\0';
+	return *l ? l : NULL;
+}
+
+/* Appends text, ready for inih, to out.  at: 0 for the named job file (its lines
+ * map to themselves), else the include line every line maps to. */
+static int prepare(struct sbuf *out, struct lmap *map, const char *text, const char *path,
+		   unsigned depth, unsigned at, char *err)
+{
+	struct sbuf line = {0};
+	unsigned src = 0;
+	int rc = 0;
 	const char *p = text;
-	while (*p) {
+	while (*p && rc == 0) {
 		const char *nl = strchr(p, '\n');
 		size_t n = nl ? (size_t)(nl - p) : strlen(p);
 		src++;
@@ -130,28 +219,22 @@ static char *prepare_text(const char *text, unsigned **lmap_out, char *err)
 		char sub[ERR_LEN];
 		size_t lead = strspn(p, " \t");
 		int comment = lead < n && (p[lead] == ';' || p[lead] == '#');
+		const char *inc = NULL;
 		if (comment)
 			sb_add(&line, p, n);
-		else if (expand_vars(&line, p, n, sub) != 0) {
-			opt_fail(err, "line %u: %s", src, sub);
-			goto bad;
-		}
-		rewrite_line(&out, line.p ? line.p : "", src, lmap, &nout);
+		else if (expand_vars(&line, p, n, sub) != 0)
+			rc = opt_fail(err, "line %u: %s", src, sub);
+		if (rc == 0 && !comment && line.p && (inc = include_name(line.p)) &&
+		    include_file(out, map, inc, path, depth, at ? at : src, sub) != 0)
+			rc = opt_fail(err, "line %u: %s", src, sub);
+		if (rc == 0 && !inc)
+			rewrite_line(out, line.p ? line.p : "", at ? at : src, map);
 		p += n + (nl ? 1 : 0);
 	}
-	sb_add(&out, "", 0);
-	if (out.oom || line.oom) {
-		opt_fail(err, "out of memory");
-		goto bad;
-	}
+	if (rc == 0 && (out->oom || line.oom || map->oom))
+		rc = opt_fail(err, "out of memory");
 	free(line.p);
-	*lmap_out = lmap;
-	return out.p;
-bad:
-	free(out.p);
-	free(line.p);
-	free(lmap);
-	return NULL;
+	return rc;
 }
 
 /* ---- inih callback -------------------------------------------------------------------- */
@@ -198,18 +281,22 @@ static int jobfile_handler(void *user, const char *section, const char *name, co
 	return 1;
 }
 
-int cfg_parse_jobstring(struct bench_cfg *c, const char *text, char *err)
+/* path: the file text came from (includes are relative to it), or NULL. */
+static int parse_text(struct bench_cfg *c, const char *text, const char *path, char *err)
 {
-	unsigned *lmap = NULL;
+	struct sbuf out = {0};
+	struct lmap map = {0};
 	char sub[ERR_LEN];
-	char *prepared = prepare_text(text, &lmap, sub);
-	if (!prepared)
-		return opt_fail(err, "%s", sub);
+	int rc = prepare(&out, &map, text, path, 0, 0, sub);
+	sb_add(&out, "", 0);
+	if (rc != 0 || out.oom) {
+		rc = rc ? opt_fail(err, "%s", sub) : opt_fail(err, "out of memory");
+		goto out;
+	}
 	struct ini_ctx x = {.c = c, .cur = &c->global};
-	int line = ini_parse_string(prepared, jobfile_handler, &x);
-	int rc = 0;
+	int line = ini_parse_string(out.p, jobfile_handler, &x);
 	if (line > 0) {
-		unsigned src = lmap[line - 1];
+		unsigned src = (size_t)line <= map.n ? map.v[line - 1] : (unsigned)line;
 		if (x.failed)
 			rc = opt_fail(err, "line %u: %s", src, x.err);
 		else
@@ -217,30 +304,27 @@ int cfg_parse_jobstring(struct bench_cfg *c, const char *text, char *err)
 	} else if (line < 0) {
 		rc = opt_fail(err, "out of memory");
 	}
-	free(prepared);
-	free(lmap);
+out:
+	free(out.p);
+	free(map.v);
 	return rc;
+}
+
+int cfg_parse_jobstring(struct bench_cfg *c, const char *text, char *err)
+{
+	return parse_text(c, text, NULL, err);
 }
 
 int cfg_parse_jobfile(struct bench_cfg *c, const char *path, char *err)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return opt_fail(err, "job file %s: %s", path, strerror(errno));
 	struct sbuf b = {0};
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		sb_add(&b, chunk, n);
-	int rd_err = ferror(f);
-	fclose(f);
-	sb_add(&b, "", 0);
-	if (rd_err || b.oom) {
-		free(b.p);
-		return opt_fail(err, "job file %s: cannot read it", path);
-	}
 	char sub[ERR_LEN];
-	int rc = cfg_parse_jobstring(c, b.p, sub);
+	int rc = read_all(path, &b, sub);
+	if (rc != 0) {
+		free(b.p);
+		return opt_fail(err, "job file %s", sub);
+	}
+	rc = parse_text(c, b.p, path, sub);
 	free(b.p);
 	if (rc != 0)
 		return opt_fail(err, "job file %s: %s", path, sub);
@@ -293,9 +377,13 @@ static int apply_opt(struct bench_cfg *c, struct job *j, const struct cli_opt *o
 	return 0;
 }
 
-/* Splits argv into options and the job file; 0 or -1 with err. */
+#define MAX_JOBFILES 16
+
+/* Splits argv into options and job files; 0 or -1 with err.  fio's forms: --key=value,
+ * and --key value for a key that takes a value. */
 static int split_args(struct bench_cfg *c, int argc, char **argv, struct cli_opt *v, unsigned *nv,
-		      const char **jobfile, char *names[], unsigned *nnames, char *err)
+		      const char **files, unsigned *nfiles, char *names[], unsigned *nnames,
+		      char *err)
 {
 	int job = -1;
 	for (int i = 1; i < argc; i++) {
@@ -303,35 +391,52 @@ static int split_args(struct bench_cfg *c, int argc, char **argv, struct cli_opt
 		if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
 			if (a[0] == '-')
 				return opt_fail(err, "unknown option '%s' (options are --key=value)", a);
-			if (*jobfile)
-				return opt_fail(err, "one job file only ('%s' and '%s')", *jobfile, a);
-			*jobfile = a;
+			if (*nfiles == MAX_JOBFILES)
+				return opt_fail(err, "at most %d job files", MAX_JOBFILES);
+			files[(*nfiles)++] = a;
 			continue;
 		}
 		const char *key = a + 2, *eq = strchr(key, '=');
 		size_t kl = eq ? (size_t)(eq - key) : strlen(key);
 		char k[128];
 		snprintf(k, sizeof(k), "%.*s", (int)(kl < 127 ? kl : 127), key);
-		if (strcmp(k, "help") == 0 || strcmp(k, "list-engines") == 0) {
-			*(k[0] == 'h' ? &c->help : &c->list_engines) = 1;
+		if (strcmp(k, "help") == 0 || strcmp(k, "list-engines") == 0 ||
+		    strcmp(k, "version") == 0) {
+			*(k[0] == 'h' ? &c->help : k[0] == 'v' ? &c->version : &c->list_engines) = 1;
 			continue;
 		}
 		if (!opt_is_known(k))
 			return opt_fail(err, "unknown option '--%s' (see --help)", k);
-		if (!eq && !opt_is_flag(k))
-			return opt_fail(err, "--%s needs a value (--%s=VALUE)", k, k);
+		const char *val = eq ? eq + 1 : NULL;
+		if (!val && !opt_is_flag(k)) {
+			if (i + 1 >= argc)
+				return opt_fail(err, "--%s needs a value (--%s=VALUE)", k, k);
+			val = argv[++i];
+		}
 		if (strcmp(k, "name") == 0) {
-			if (*nnames == MAX_JOBS || !eq[1])
+			if (*nnames == MAX_JOBS || !*val)
 				return opt_fail(err, "--name: empty, or more than %d jobs", MAX_JOBS);
-			names[(*nnames)++] = (char *)eq + 1;
+			names[(*nnames)++] = (char *)val;
 			job = (int)*nnames - 1;
 			continue;
 		}
 		/* Run-wide options (--output-format, --compare, ...) may come anywhere. */
 		int where = opt_is_run_level(k) ? -1 : job;
-		v[(*nv)++] = (struct cli_opt){key, kl, eq ? eq + 1 : "1", where};
+		v[(*nv)++] = (struct cli_opt){key, kl, val ? val : "1", where};
 	}
 	return 0;
+}
+
+/* fio's reporting groups: stonewall or new_group on a job starts a new group once
+ * the current one has a job. */
+static void assign_groups(struct bench_cfg *c)
+{
+	unsigned g = 0;
+	for (unsigned j = 0; j < c->njobs; j++) {
+		if (j > 0 && (c->jobs[j].stonewall || c->jobs[j].new_group))
+			g++;
+		c->jobs[j].groupid = g;
+	}
 }
 
 /* fio's --section: keep only the jobs named, in file order. */
@@ -361,18 +466,30 @@ int cfg_parse_args(struct bench_cfg *c, int argc, char **argv, char *err)
 	join_command(c, argc, argv);
 	struct cli_opt *v = calloc((size_t)argc + 1, sizeof(*v));
 	char *names[MAX_JOBS];
-	unsigned nv = 0, nnames = 0;
-	const char *jobfile = NULL;
+	const char *files[MAX_JOBFILES];
+	unsigned nv = 0, nnames = 0, nfiles = 0;
 	int rc = -1;
 	if (!v)
 		return opt_fail(err, "out of memory");
-	if (split_args(c, argc, argv, v, &nv, &jobfile, names, &nnames, err) != 0)
+	if (argc <= 1) {
+		c->no_args = 1;
+		rc = 0;
+		goto out;
+	}
+	if (split_args(c, argc, argv, v, &nv, files, &nfiles, names, &nnames, err) != 0)
 		goto out;
 	for (unsigned i = 0; i < nv; i++)
 		if (v[i].job < 0 && apply_opt(c, &c->global, &v[i], err) != 0)
 			goto out;
-	if (jobfile && cfg_parse_jobfile(c, jobfile, err) != 0)
-		goto out;
+	/* Several job files: read in turn, as fio does; each one after the first starts
+	 * a new reporting group (fio puts a stonewall there). */
+	for (unsigned f = 0; f < nfiles; f++) {
+		unsigned first = c->njobs;
+		if (cfg_parse_jobfile(c, files[f], err) != 0)
+			goto out;
+		if (f > 0 && c->njobs > first)
+			c->jobs[first].stonewall = 1;
+	}
 	for (unsigned j = 0; j < c->njobs; j++) /* the command line wins over the file */
 		for (unsigned i = 0; i < nv; i++)
 			if (v[i].job < 0 && !is_run_level(&v[i]) &&
@@ -400,6 +517,7 @@ int cfg_parse_args(struct bench_cfg *c, int argc, char **argv, char *err)
 		snprintf(c->jobs[0].name, sizeof(c->jobs[0].name), "%s", rw_name(c->global.rw));
 		c->njobs = 1;
 	}
+	assign_groups(c);
 	if (c->sections[0] && keep_sections(c, err) != 0)
 		goto out;
 	rc = 0;

@@ -7,17 +7,21 @@
  * (A B A B ...) so that a noisy neighbour hits all of them alike; the --compare
  * table reports the median repetition and the spread.
  *
- * Exit status: 0; 1 for bad input (message on stderr), an engine that cannot run
- * the job (e.g. the daxkv block backend: ENOTSUP), an engine error or a value that
- * fails verification.
+ * Exit status: 0; 1 for bad input (message on stderr) or no arguments at all (the
+ * usage on stderr, as fio), an engine that cannot run the job (e.g. the daxkv block
+ * backend: ENOTSUP), an engine error, a value that fails verification, or output
+ * that could not be written (a full disk: every write is checked through the
+ * stream's error flag and the final flush and close).
  */
 #include "bench.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 static struct bench_cfg cfg; /* ~1 MiB: static, not on the stack */
+static int out_errno;        /* the first failed write of the report */
 
 static int resolve_engine(const char *name, const struct kv_engine **out)
 {
@@ -84,17 +88,32 @@ static int check_share_store(void)
 	return 0;
 }
 
-static const char *lat_log_path(char *buf, size_t n, const struct job *j,
-				const struct kv_engine *e, unsigned rep)
+/* The log paths of one result (index n in all[], from 0). */
+struct log_paths {
+	char lat[PATH_MAX + 256], fio_lat[PATH_MAX + 32], fio_bw[PATH_MAX + 32];
+};
+
+static void run_opts_for(struct run_opts *ro, struct log_paths *lp, FILE *out,
+			 const struct job *j, const struct kv_engine *e, unsigned rep, size_t n)
 {
-	if (!j->lat_log[0])
-		return NULL;
+	*ro = (struct run_opts){.eta = cfg.eta, .status_s = cfg.status_interval_s,
+				/* status lines join a normal report, else go to stderr */
+				.status_out = cfg.fmt == OUT_NORMAL ? out : stderr};
 	char r[24] = "";
 	if (cfg.reps > 1)
 		snprintf(r, sizeof(r), ".rep%u", rep + 1);
-	if (snprintf(buf, n, "%s.%s.%s%s.log", j->lat_log, j->name, e->name, r) >= (int)n)
-		return NULL;
-	return buf;
+	/* fio numbers its per-job logs from 1: PREFIX_bw.1.log, PREFIX_lat.1.log */
+	if (j->lat_log[0] &&
+	    snprintf(lp->lat, sizeof(lp->lat), "%s.%s.%s%s.log", j->lat_log, j->name, e->name, r) <
+		    (int)sizeof(lp->lat) &&
+	    snprintf(lp->fio_lat, sizeof(lp->fio_lat), "%s_lat.%zu.log", j->lat_log, n + 1) <
+		    (int)sizeof(lp->fio_lat)) {
+		ro->lat_log = lp->lat;
+		ro->fio_lat_log = lp->fio_lat;
+	}
+	if (j->bw_log[0] && snprintf(lp->fio_bw, sizeof(lp->fio_bw), "%s_bw.%zu.log", j->bw_log,
+				     n + 1) < (int)sizeof(lp->fio_bw))
+		ro->fio_bw_log = lp->fio_bw;
 }
 
 static void print_result(FILE *out, const struct job_result *r)
@@ -103,17 +122,20 @@ static void print_result(FILE *out, const struct job_result *r)
 		report_normal(out, r);
 	else if (cfg.fmt == OUT_TERSE)
 		report_terse(out, r);
-	fflush(out);
+	/* An error sticks in ferror(out), checked at the end; keep its errno. */
+	if (fflush(out) != 0 && !out_errno)
+		out_errno = errno;
 }
 
 /* One engine's jobs, in order, in one repetition.  Returns the number of failures. */
 static unsigned run_sequence(FILE *out, const struct kv_engine *slot_eng, unsigned rep,
-			     struct job_result *res)
+			     struct job_result *res, size_t first)
 {
 	struct store s;
 	int open = 0;
 	unsigned failures = 0;
-	char logbuf[PATH_MAX + 256];
+	static struct log_paths lp;
+	struct run_opts ro;
 	for (unsigned j = 0; j < cfg.njobs; j++) {
 		const struct job *job = &cfg.jobs[j];
 		const struct kv_engine *e = slot_eng;
@@ -131,7 +153,8 @@ static unsigned run_sequence(FILE *out, const struct kv_engine *slot_eng, unsign
 			continue;
 		}
 		open = 1;
-		job_run(&s, job, rep, lat_log_path(logbuf, sizeof(logbuf), job, e, rep), &res[j]);
+		run_opts_for(&ro, &lp, out, job, e, rep, first + j);
+		job_run(&s, job, rep, &ro, &res[j]);
 		print_result(out, &res[j]);
 		failures += res[j].error || res[j].verify_errors || res[j].engine_errors;
 	}
@@ -148,7 +171,8 @@ static int write_json(FILE *out, struct job_result *all, unsigned nres,
 		fprintf(stderr, "daxkv-bench: out of memory for the JSON output\n");
 		return -1;
 	}
-	fprintf(out, "%s\n", doc);
+	fputs(doc, out);
+	fputc('\n', out);
 	free(doc);
 	return 0;
 }
@@ -168,6 +192,28 @@ static void print_compare(FILE *out, struct job_result *all, unsigned nengines)
 	free(rr);
 }
 
+/* The end of a stream: any write that failed (ferror sticks), the flush and the
+ * close; -1 with a message when the report did not get out in full. */
+static int finish_output(FILE *f, const char *what)
+{
+	errno = 0;
+	int bad = fflush(f) != 0 || ferror(f);
+	int e = errno ? errno : out_errno;
+	if (fclose(f) != 0 && !bad) {
+		bad = 1;
+		e = errno;
+	}
+	if (bad)
+		fprintf(stderr, "daxkv-bench: writing %s: %s\n", what,
+			e ? strerror(e) : "write error");
+	return bad ? -1 : 0;
+}
+
+static int finish_stdout(void)
+{
+	return finish_output(stdout, "standard output") ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	char err[ERR_LEN];
@@ -175,13 +221,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "daxkv-bench: %s\n", err);
 		return 1;
 	}
+	if (cfg.no_args) { /* as fio: the usage, and a failure */
+		opt_usage(stderr);
+		return 1;
+	}
 	if (cfg.help) {
 		opt_usage(stdout);
-		return 0;
+		return finish_stdout();
+	}
+	if (cfg.version) {
+		printf("%s\n", bench_version());
+		return finish_stdout();
 	}
 	if (cfg.list_engines) {
 		printf("%s\n", engine_list());
-		return 0;
+		return finish_stdout();
 	}
 	const struct kv_engine *engines[MAX_ENGINES];
 	unsigned nengines = 0;
@@ -202,21 +256,24 @@ int main(int argc, char **argv)
 		report_header(out, &cfg);
 	unsigned failures = 0;
 	for (unsigned r = 0; r < cfg.reps; r++)
-		for (unsigned e = 0; e < nengines; e++)
-			failures += run_sequence(out, engines[e], r,
-						 &all[((size_t)r * nengines + e) * cfg.njobs]);
-	if (cfg.compare[0] && cfg.fmt == OUT_NORMAL)
+		for (unsigned e = 0; e < nengines; e++) {
+			size_t first = ((size_t)r * nengines + e) * cfg.njobs;
+			failures += run_sequence(out, engines[e], r, &all[first], first);
+		}
+	if (cfg.fmt == OUT_NORMAL)
+		report_groups(out, &cfg, all, nengines);
+	if (cfg.compare[0] && cfg.fmt == OUT_NORMAL) {
+		fputc('\n', out);
 		print_compare(out, all, nengines);
-	if (cfg.fmt == OUT_JSON && write_json(out, all, nres, engines, nengines) != 0)
+	}
+	if ((cfg.fmt == OUT_JSON || cfg.fmt == OUT_JSON_PLUS) &&
+	    write_json(out, all, nres, engines, nengines) != 0)
 		failures++;
 	for (unsigned i = 0; i < nres; i++)
 		result_free(&all[i]);
 	free(all);
-	if (out != stdout && fclose(out) != 0) {
-		fprintf(stderr, "daxkv-bench: writing %s: %s\n", cfg.output, strerror(errno));
-		failures++;
-	}
+	int out_bad = finish_output(out, cfg.output[0] ? cfg.output : "standard output") != 0;
 	if (failures)
 		fprintf(stderr, "daxkv-bench: %u job(s) failed: see the messages above\n", failures);
-	return failures ? 1 : 0;
+	return failures || out_bad ? 1 : 0;
 }

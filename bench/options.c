@@ -6,6 +6,8 @@
  */
 #include "bench.h"
 
+#include <daxkv.h>
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -20,6 +22,13 @@ int opt_fail(char *err, const char *fmt, ...)
 	vsnprintf(err, ERR_LEN, fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+const char *bench_version(void)
+{
+	static char buf[64];
+	snprintf(buf, sizeof(buf), "daxkv-bench-%s", daxkv_version());
+	return buf;
 }
 
 /* ---- value parsers ------------------------------------------------------------------ */
@@ -53,6 +62,37 @@ int parse_size(const char *s, uint64_t *out, char *err)
 	if (shift && v > (UINT64_MAX >> shift))
 		return opt_fail(err, "'%s' is too large", s);
 	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* Counts (nrkeys, number_ios): an integer with an optional k/m/g/t suffix in
+ * powers of 1000, so 1m keys is a million as it is in the default run; sizes
+ * (parse_size) are bytes and keep fio's powers of 1024. */
+int parse_count(const char *s, uint64_t *out, char *err)
+{
+	if (!s || !*s)
+		return opt_fail(err, "empty count");
+	if (*s < '0' || *s > '9')
+		return opt_fail(err, "'%s' is not a count (a non-negative integer, e.g. 1000, 10k, 1m)",
+				s);
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno)
+		return opt_fail(err, "'%s' is too large", s);
+	uint64_t mult = 1;
+	const char *units = "kmgt";
+	const char *u = *end ? strchr(units, (char)(*end | 0x20)) : NULL;
+	if (u) {
+		for (const char *x = units; x <= u; x++)
+			mult *= 1000;
+		end++;
+	}
+	if (*end != '\0')
+		return opt_fail(err, "'%s': bad count suffix (k, m, g, t; x1000)", s);
+	if (v > UINT64_MAX / mult)
+		return opt_fail(err, "'%s' is too large", s);
+	*out = (uint64_t)v * mult;
 	return 0;
 }
 
@@ -263,10 +303,36 @@ static int set_output_format(struct bench_cfg *c, struct job *j, const char *v, 
 		c->fmt = OUT_NORMAL;
 	else if (strcmp(v, "json") == 0)
 		c->fmt = OUT_JSON;
+	else if (strcmp(v, "json+") == 0)
+		c->fmt = OUT_JSON_PLUS;
 	else if (strcmp(v, "terse") == 0)
 		c->fmt = OUT_TERSE;
 	else
-		return opt_fail(err, "'%s': expected normal, json or terse", v);
+		return opt_fail(err, "'%s': expected normal, json, json+ or terse", v);
+	return 0;
+}
+
+static int set_status_interval(struct bench_cfg *c, struct job *j, const char *v, char *err)
+{
+	(void)j;
+	if (parse_time(v, &c->status_interval_s, err) != 0)
+		return -1;
+	if (c->status_interval_s < 0.1)
+		return opt_fail(err, "'%s': at least 100ms (the monitor's tick)", v);
+	return 0;
+}
+
+static int set_eta(struct bench_cfg *c, struct job *j, const char *v, char *err)
+{
+	(void)j;
+	if (strcmp(v, "auto") == 0)
+		c->eta = ETA_AUTO;
+	else if (strcmp(v, "always") == 0)
+		c->eta = ETA_ALWAYS;
+	else if (strcmp(v, "never") == 0)
+		c->eta = ETA_NEVER;
+	else
+		return opt_fail(err, "'%s': expected auto, always or never", v);
 	return 0;
 }
 
@@ -298,7 +364,7 @@ static int set_output(struct bench_cfg *c, struct job *j, const char *v, char *e
 
 /* ---- the table ------------------------------------------------------------------------ */
 
-enum otype { OT_SIZE, OT_UINT, OT_BOOL, OT_TIME, OT_STR, OT_DOUBLE, OT_FN, OT_RUN_UINT,
+enum otype { OT_SIZE, OT_COUNT, OT_UINT, OT_BOOL, OT_TIME, OT_STR, OT_DOUBLE, OT_FN, OT_RUN_UINT,
 	     OT_RUN_BOOL };
 
 struct optdef {
@@ -320,13 +386,17 @@ static const struct optdef opts[] = {
 	{"readwrite", OT_FN, 0, 0, 0, 0, set_rw, 0, "same as rw"},
 	{"engine", OT_STR, J(engine), 0, 0, NULL, 0, "daxkv, rocksdb, leveldb, lmdb, pmem-floor"},
 	{"ioengine", OT_STR, J(engine), 0, 0, NULL, 0, "same as engine"},
-	{"bs", OT_SIZE, J(bs), 0, 64.0 * 1048576, NULL, 0, "value size (100)"},
+	{"bs", OT_SIZE, J(bs), 0, 64.0 * 1048576, NULL, 0, "value size in bytes (100); fio: the block size"},
 	{"ks", OT_SIZE, J(ks), 8, 65536, NULL, 0, "key size, >= 8 (16)"},
-	{"nrkeys", OT_SIZE, J(nrkeys), 1, 1099511627776.0, NULL, 0, "keys in the store (1m)"},
-	{"size", OT_SIZE, J(size), 0, U64MAX, NULL, 0,
+	{"nrkeys", OT_COUNT, J(nrkeys), 1, 1e12, NULL, 0, "keys in the store, a count (1m = 10^6)"},
+	{"size", OT_SIZE, J(size), 1, U64MAX, NULL, 0,
 	 "bytes (key+value) of I/O for the job group: number_ios = size / (ks + bs)"},
-	{"number_ios", OT_SIZE, J(number_ios), 0, U64MAX, NULL, 0, "operations for the job group"},
+	{"number_ios", OT_COUNT, J(number_ios), 1, U64MAX, NULL, 0,
+	 "operations for the job group, a count"},
 	{"numjobs", OT_UINT, J(numjobs), 1, 256, NULL, 0, "threads on the same store (1)"},
+	{"stonewall", OT_BOOL, J(stonewall), 0, 1, NULL, 0,
+	 "start a new reporting group (jobs always run one after another)"},
+	{"new_group", OT_BOOL, J(new_group), 0, 1, NULL, 0, "start a new reporting group"},
 	{"runtime", OT_TIME, J(runtime_s), 0, 0, NULL, 0, "stop after this long (s; ms/m/h)"},
 	{"time_based", OT_BOOL, J(time_based), 0, 1, NULL, 0, "run for runtime even when done"},
 	{"ramp_time", OT_TIME, J(ramp_s), 0, 0, NULL, 0, "run this long before measuring"},
@@ -342,16 +412,21 @@ static const struct optdef opts[] = {
 	{"seed", OT_SIZE, J(seed), 0, U64MAX, NULL, 0, "same as randseed"},
 	{"verify", OT_BOOL, J(verify), 0, 1, NULL, 0, "check each value read (1)"},
 	{"write_lat_log", OT_STR, J(lat_log), 0, 0, NULL, 0,
-	 "per-second log PREFIX.<job>.<engine>.log"},
+	 "per-second log PREFIX.<job>.<engine>.log and fio's PREFIX_lat.N.log"},
+	{"write_bw_log", OT_STR, J(bw_log), 0, 0, NULL, 0, "fio's per-second PREFIX_bw.N.log"},
 	{"percentile_list", OT_FN, 0, 0, 0, 0, set_pct_list, 0, "e.g. 50:99:99.9"},
 	{"backend", OT_FN, 0, 0, 0, 0, set_backend, 0, "daxkv: dax | block | auto"},
-	{"pool_size", OT_SIZE, J(pool_size), 0, U64MAX, NULL, 0, "daxkv: pool bytes (auto)"},
-	{"segment_size", OT_SIZE, J(segment_size), 0, U64MAX, NULL, 0, "daxkv: segment bytes"},
+	{"pool_size", OT_SIZE, J(pool_size), 1, U64MAX, NULL, 0, "daxkv: pool bytes (auto)"},
+	{"segment_size", OT_SIZE, J(segment_size), 1, U64MAX, NULL, 0, "daxkv: segment bytes"},
 	{"gc", OT_BOOL, J(gc), 0, 1, NULL, 0, "daxkv: background GC (1)"},
 	{"gc_ratio", OT_DOUBLE, J(gc_ratio), 0, 1, NULL, 0, "daxkv: victim dead ratio"},
 	{"gc_policy", OT_FN, 0, 0, 0, 0, set_gc_policy, 0, "daxkv: ratio | costbenefit"},
 	{"gc_rate", OT_FN, 0, 0, 0, 0, set_gc_rate, 0, "daxkv: GC bytes/s (unlimited)"},
-	{"output-format", OT_FN, 0, 0, 0, 0, set_output_format, 1, "normal | json | terse"},
+	{"output-format", OT_FN, 0, 0, 0, 0, set_output_format, 1,
+	 "normal | json | json+ (with latency bins) | terse"},
+	{"status-interval", OT_FN, 0, 0, 0, 0, set_status_interval, 1,
+	 "a status line per running job every TIME"},
+	{"eta", OT_FN, 0, 0, 0, 0, set_eta, 1, "progress line on stderr: auto (a tty) | always | never"},
 	{"output", OT_FN, 0, 0, 0, 0, set_output, 1, "write the report to FILE"},
 	{"compare", OT_FN, 0, 0, 0, 0, set_compare, 1, "run each job on each engine, in turn"},
 	{"section", OT_FN, 0, 0, 0, 0, set_section, 1, "run only this job (repeatable)"},
@@ -414,8 +489,10 @@ static int set_number(const struct optdef *o, void *base, const char *val, char 
 		memcpy((char *)base + o->off, &d, sizeof(d));
 		return 0;
 	}
-	if (parse_size(val, &v, err) != 0)
+	if ((o->type == OT_COUNT || o->type == OT_UINT || o->type == OT_RUN_UINT ? parse_count(val, &v, err) : parse_size(val, &v, err)) != 0)
 		return -1;
+	if (v == 0 && o->lo >= 1)
+		return opt_fail(err, "0 makes no sense here (leave the option out for its default)");
 	if ((double)v < o->lo || (double)v > o->hi)
 		return opt_fail(err, "%s is out of range (%.0f..%.0f)", val, o->lo, o->hi);
 	if (o->len == sizeof(uint64_t)) {
@@ -452,6 +529,7 @@ int opt_set(struct bench_cfg *c, struct job *j, const char *key, const char *val
 	case OT_RUN_UINT:
 	case OT_RUN_BOOL: rc = set_number(o, c, val, sub); break;
 	case OT_SIZE:
+	case OT_COUNT:
 	case OT_UINT:
 	case OT_BOOL:
 	case OT_TIME:
@@ -503,17 +581,24 @@ int job_validate(const struct job *j, char *err)
 void opt_usage(FILE *f)
 {
 	fprintf(f, "usage: daxkv-bench [--option=value ...] [--name=JOB --option=value ...] "
-		   "[jobfile.ini]\n\nOptions (the same keys work in a job file):\n");
+		   "[jobfile ...]\n\nOptions (the same keys work in a job file; --key value works "
+		   "too):\n");
 	for (size_t i = 0; i < NOPTS; i++)
 		fprintf(f, "  --%-16s %s\n", opts[i].name, opts[i].help);
 	fprintf(f,
 		"  --help            this text\n"
+		"  --version         daxkv-bench-X.Y.Z (the daxkv library's version)\n"
 		"  --list-engines    the engines built into this binary\n\n"
 		"WORKLOADS (--rw=): randwrite (unique inserts), seqwrite, overwrite, randread\n"
 		"  (hits), readmissing, randrw, seqread (full scans), scan (seek + scan_len\n"
 		"  nexts), delete, ycsb-a (50%% read/50%% update), ycsb-b (95/5), ycsb-c (reads),\n"
 		"  ycsb-d (95%% read latest/5%% insert), ycsb-e (95%% scans of 1..scan_len/5%%\n"
 		"  insert), ycsb-f (50%% read/50%% read-modify-write); YCSB keys are zipf:0.99.\n"
-		"Sizes take fio's suffixes (4k, 1m, 1g: x1024); times s/ms/m/h.  Bad input:\n"
-		"a message and exit code 1.\n");
+		"Sizes in bytes (bs, ks, size, pool_size, segment_size, gc_rate) take fio's\n"
+		"binary suffixes: 4k = 4096, 1m = 1048576.  Counts (nrkeys, number_ios,\n"
+		"numjobs, scan_len, reps) take decimal ones: 1k = 1000, 1m = 1000000.  Times:\n"
+		"s (default), us, ms, m, h, d.  A size or count of 0 where it makes no sense is\n"
+		"an error.  Job files: fio's INI ([global], sections, stonewall, new_group,\n"
+		"include FILE, ${VAR} and daxkv's ${VAR:-default}).  Bad input, and no\n"
+		"arguments at all: a message (or this text) on stderr and exit code 1.\n");
 }

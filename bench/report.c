@@ -75,20 +75,32 @@ static void print_percentiles(FILE *f, const struct job *j, const struct hist *h
 	}
 }
 
+/* fio's unit for run times is the millisecond; below 10 ms the fraction is kept
+ * (the window is timed in ns), so a short job does not read "0msec". */
+static void msec(char *buf, size_t n, uint64_t ns)
+{
+	if (ns >= 10000000u)
+		snprintf(buf, n, "%.0fmsec", (double)ns / 1e6);
+	else
+		snprintf(buf, n, "%.3fmsec", (double)ns / 1e6);
+}
+
 static void print_dir(FILE *f, const struct job_result *r, enum dir d)
 {
 	const struct dir_result *x = &r->d[d];
 	const struct hist *h = x->hist;
-	char iops[32];
-	double el = r->elapsed_s > 0 ? r->elapsed_s : 1;
-	human(iops, sizeof(iops), (double)x->ops / el);
-	fprintf(f, "  %s: IOPS=%s, BW=%.1fMiB/s (%.1fMB/s)(%.1fMiB/%.0fmsec), ops=%llu", dir_name(d),
-		iops, (double)x->bytes / el / 1048576.0, (double)x->bytes / el / 1e6,
-		(double)x->bytes / 1048576.0, r->elapsed_s * 1e3, (unsigned long long)x->ops);
+	char iops[32], run[32];
+	double bw = result_rate(r, x->bytes);
+	human(iops, sizeof(iops), result_rate(r, x->ops));
+	msec(run, sizeof(run), r->elapsed_ns);
+	fprintf(f, "  %s: IOPS=%s, BW=%.1fMiB/s (%.1fMB/s)(%.1fMiB/%s), ops=%llu", dir_name(d),
+		iops, bw / 1048576.0, bw / 1e6, (double)x->bytes / 1048576.0, run,
+		(unsigned long long)x->ops);
 	if (x->not_found)
 		fprintf(f, ", not found=%llu", (unsigned long long)x->not_found);
 	if (d == DIR_SCAN)
-		fprintf(f, ", keys=%llu (%.0f/s)", (unsigned long long)x->keys, (double)x->keys / el);
+		fprintf(f, ", keys=%llu (%.0f/s)", (unsigned long long)x->keys,
+			result_rate(r, x->keys));
 	fputc('\n', f);
 	/* fio's choice of unit: the one that keeps the typical value readable. */
 	uint64_t mid = hist_quantile(h, 0.5);
@@ -124,9 +136,9 @@ void report_normal(FILE *f, const struct job_result *r)
 {
 	const struct job *j = r->job;
 	char kd[32];
-	fprintf(f, "%s: (groupid=0, jobs=%u): err=%2d: engine=%s rw=%s ks=%llu bs=%llu nrkeys=%llu "
+	fprintf(f, "%s: (groupid=%u, jobs=%u): err=%2d: engine=%s rw=%s ks=%llu bs=%llu nrkeys=%llu "
 		   "key_dist=%s rep=%u\n",
-		j->name, j->numjobs, r->error, r->eng->name, rw_name(j->rw),
+		j->name, j->groupid, j->numjobs, r->error, r->eng->name, rw_name(j->rw),
 		(unsigned long long)j->ks, (unsigned long long)j->bs, (unsigned long long)j->nrkeys,
 		key_dist_name(job_key_dist(j), j->zipf_theta, kd, sizeof(kd)), r->rep + 1);
 	if (r->skipped) {
@@ -155,10 +167,9 @@ void report_normal(FILE *f, const struct job_result *r)
 
 void report_terse(FILE *f, const struct job_result *r)
 {
-	fprintf(f, "daxkv-bench;1;%s;%s;%s;%u;%d;%.0f", r->job->name, r->eng->name,
+	fprintf(f, "daxkv-bench;1;%s;%s;%s;%u;%d;%.3f", r->job->name, r->eng->name,
 		rw_name(r->job->rw), r->rep + 1, r->error ? 1 : r->skipped ? 2 : 0,
-		r->elapsed_s * 1e3);
-	double el = r->elapsed_s > 0 ? r->elapsed_s : 1;
+		(double)r->elapsed_ns / 1e6);
 	for (int d = 0; d < DIR__COUNT; d++) {
 		const struct dir_result *x = &r->d[d];
 		const struct hist *h = x->hist;
@@ -167,7 +178,7 @@ void report_terse(FILE *f, const struct job_result *r)
 			continue;
 		}
 		fprintf(f, ";%llu;%.1f;%.0f;%llu;%llu;%.1f;%.1f;%llu;%llu;%llu;%llu",
-			(unsigned long long)x->ops, (double)x->ops / el, (double)x->bytes / el,
+			(unsigned long long)x->ops, result_rate(r, x->ops), result_rate(r, x->bytes),
 			(unsigned long long)h->min_ns, (unsigned long long)h->max_ns, hist_mean(h),
 			hist_stddev(h), (unsigned long long)hist_quantile(h, 0.5),
 			(unsigned long long)hist_quantile(h, 0.99),
@@ -183,7 +194,7 @@ void report_terse(FILE *f, const struct job_result *r)
 
 static int usable(const struct job_result *r)
 {
-	return r && !r->error && !r->skipped && r->elapsed_s > 0;
+	return r && !r->error && !r->skipped && r->elapsed_ns > 0;
 }
 
 unsigned median_rep(struct job_result *const *reps_of_one, unsigned reps)
@@ -268,4 +279,68 @@ void report_compare(FILE *f, const struct bench_cfg *c, unsigned job,
 	}
 	fputc('\n', f);
 	free(h);
+}
+
+/* ---- fio's "Run status group" summary ------------------------------------------------------ */
+
+static void group_dir(FILE *f, struct job_result *const *rs, unsigned n, enum dir d)
+{
+	uint64_t bytes = 0, run_min = UINT64_MAX, run_max = 0;
+	double bw_min = 1e300, bw_max = 0;
+	unsigned used = 0;
+	for (unsigned i = 0; i < n; i++) {
+		const struct job_result *r = rs[i];
+		if (!usable(r) || !r->d[d].ops)
+			continue;
+		double bw = result_rate(r, r->d[d].bytes);
+		bytes += r->d[d].bytes;
+		bw_min = bw < bw_min ? bw : bw_min;
+		bw_max = bw > bw_max ? bw : bw_max;
+		run_min = r->elapsed_ns < run_min ? r->elapsed_ns : run_min;
+		run_max = r->elapsed_ns > run_max ? r->elapsed_ns : run_max;
+		used++;
+	}
+	if (!used)
+		return;
+	/* As fio: the group's bandwidth is its bytes over its longest run. */
+	double agg = run_max ? (double)bytes * 1e9 / (double)run_max : 0;
+	char lo[32], hi[32], name[16];
+	msec(lo, sizeof(lo), run_min);
+	msec(hi, sizeof(hi), run_max);
+	size_t k = 0;
+	for (const char *p = dir_name(d); *p && k + 1 < sizeof(name); p++)
+		name[k++] = (char)(*p - 32 * (*p >= 'a' && *p <= 'z'));
+	name[k] = '\0';
+	fprintf(f, "  %6s: bw=%.1fMiB/s (%.1fMB/s), %.1fMiB/s-%.1fMiB/s (%.1fMB/s-%.1fMB/s), "
+		   "io=%.1fMiB (%.1fMB), run=%.*s-%s\n",
+		name, agg / 1048576.0, agg / 1e6, bw_min / 1048576.0, bw_max / 1048576.0,
+		bw_min / 1e6, bw_max / 1e6, (double)bytes / 1048576.0, (double)bytes / 1e6,
+		(int)(strlen(lo) - 4), lo, hi);
+}
+
+void report_groups(FILE *f, const struct bench_cfg *c, struct job_result *all, unsigned nengines)
+{
+	unsigned ngroups = c->njobs ? c->jobs[c->njobs - 1].groupid + 1 : 0;
+	struct job_result **rs = calloc(c->njobs ? c->njobs : 1, sizeof(*rs));
+	unsigned printed = 0;
+	if (!rs)
+		return;
+	for (unsigned r = 0; r < c->reps; r++)
+		for (unsigned e = 0; e < nengines; e++)
+			for (unsigned g = 0; g < ngroups; g++) {
+				struct job_result *res = &all[((size_t)r * nengines + e) * c->njobs];
+				unsigned n = 0;
+				for (unsigned j = 0; j < c->njobs; j++)
+					if (res[j].job && res[j].job->groupid == g)
+						rs[n++] = &res[j];
+				if (!n)
+					continue;
+				fprintf(f, "%sRun status group %u (all jobs):", printed++ ? "\n" : "", g);
+				if (nengines > 1 || c->reps > 1)
+					fprintf(f, " engine=%s rep=%u", rs[0]->eng->name, r + 1);
+				fputc('\n', f);
+				for (int d = 0; d < DIR__COUNT; d++)
+					group_dir(f, rs, n, (enum dir)d);
+			}
+	free(rs);
 }

@@ -19,9 +19,25 @@
 
 #include <cjson/cJSON.h>
 
-#define JSON_FORMAT_VERSION 1
+/* 2: "elapsed" in seconds as fio (was ms), job_runtime, elapsed_ns, groupid, trim */
+#define JSON_FORMAT_VERSION 2
 
-static cJSON *clat_json(const struct job *j, const struct hist *h)
+/* fio's json+ "bins": {"<ns>": count} for each non-empty bucket, keyed by the
+ * bucket's midpoint (fio keys its own bins by their value the same way), which
+ * fio_jsonplus_clat2csv turns into a latency CSV. */
+static void bins_json(cJSON *o, const struct hist *h)
+{
+	cJSON *b = cJSON_AddObjectToObject(o, "bins");
+	for (unsigned i = 0; i < HIST_BUCKETS; i++) {
+		if (!h->buckets[i])
+			continue;
+		char key[32];
+		snprintf(key, sizeof(key), "%llu", (unsigned long long)hist_bucket_value(i));
+		cJSON_AddNumberToObject(b, key, (double)h->buckets[i]);
+	}
+}
+
+static cJSON *clat_json(const struct job *j, const struct hist *h, int plus)
 {
 	cJSON *o = cJSON_CreateObject();
 	struct hist empty;
@@ -41,22 +57,29 @@ static cJSON *clat_json(const struct job *j, const struct hist *h)
 		snprintf(key, sizeof(key), "%f", j->pct[i]);
 		cJSON_AddNumberToObject(p, key, (double)hist_quantile(h, j->pct[i] / 100.0));
 	}
+	if (plus && h->count) /* fio leaves empty bins out; its tools expect that */
+		bins_json(o, h);
 	return o;
 }
 
-static cJSON *dir_json(const struct job_result *r, enum dir d)
+/* d == DIR__COUNT: fio's "trim", always empty here (fio's tools expect it). */
+static cJSON *dir_json(const struct job_result *r, enum dir d, int plus)
 {
-	const struct dir_result *x = &r->d[d];
-	double el = r->elapsed_s;
+	static const struct dir_result none;
+	const struct dir_result *x = d < DIR__COUNT ? &r->d[d] : &none;
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "ops", (double)x->ops);
+	cJSON_AddNumberToObject(o, "total_ios", (double)x->ops); /* fio's name */
 	cJSON_AddNumberToObject(o, "io_bytes", (double)x->bytes);
-	cJSON_AddNumberToObject(o, "bw_bytes", el > 0 ? (double)x->bytes / el : 0);
-	cJSON_AddNumberToObject(o, "iops", el > 0 ? (double)x->ops / el : 0);
-	cJSON_AddNumberToObject(o, "runtime", x->ops ? el * 1e3 : 0); /* ms, as fio */
+	cJSON_AddNumberToObject(o, "io_kbytes", (double)(x->bytes / 1024));
+	cJSON_AddNumberToObject(o, "bw_bytes", result_rate(r, x->bytes));
+	cJSON_AddNumberToObject(o, "bw", result_rate(r, x->bytes) / 1024.0); /* KiB/s, fio */
+	cJSON_AddNumberToObject(o, "iops", result_rate(r, x->ops));
+	/* ms, as fio's runtime; the exact window is the job's elapsed_ns */
+	cJSON_AddNumberToObject(o, "runtime", x->ops ? (double)r->elapsed_ns / 1e6 : 0);
 	cJSON_AddNumberToObject(o, "not_found", (double)x->not_found);
 	cJSON_AddNumberToObject(o, "keys", (double)x->keys);
-	cJSON_AddItemToObject(o, "clat_ns", clat_json(r->job, x->hist));
+	cJSON_AddItemToObject(o, "clat_ns", clat_json(r->job, x->hist, plus));
 	return o;
 }
 
@@ -122,23 +145,28 @@ static cJSON *daxkv_json(const struct job_result *r)
 	return o;
 }
 
-static cJSON *result_json(const struct job_result *r)
+static cJSON *result_json(const struct job_result *r, int plus)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "jobname", r->job->name);
+	cJSON_AddNumberToObject(o, "groupid", r->job->groupid);
 	cJSON_AddStringToObject(o, "engine", r->eng->name);
 	cJSON_AddNumberToObject(o, "rep", r->rep + 1);
 	cJSON_AddNumberToObject(o, "error", r->error);
 	cJSON_AddBoolToObject(o, "skipped", r->skipped);
 	cJSON_AddStringToObject(o, "skip_reason", r->skip_why);
 	cJSON_AddItemToObject(o, "job options", options_json(r->job));
-	cJSON_AddNumberToObject(o, "elapsed", r->elapsed_s * 1e3); /* ms */
+	/* fio's units: elapsed in seconds, job_runtime in ms; elapsed_ns exact */
+	cJSON_AddNumberToObject(o, "elapsed", (double)r->elapsed_ns / 1e9);
+	cJSON_AddNumberToObject(o, "job_runtime", (double)r->elapsed_ns / 1e6);
+	cJSON_AddNumberToObject(o, "elapsed_ns", (double)r->elapsed_ns);
 	cJSON *pl = cJSON_AddObjectToObject(o, "preload");
 	cJSON_AddNumberToObject(pl, "ops", (double)r->preload_ops);
 	cJSON_AddNumberToObject(pl, "seconds", r->preload_s);
 	cJSON_AddNumberToObject(o, "prepare_seconds", r->prepare_s);
 	for (int d = 0; d < DIR__COUNT; d++)
-		cJSON_AddItemToObject(o, dir_name((enum dir)d), dir_json(r, (enum dir)d));
+		cJSON_AddItemToObject(o, dir_name((enum dir)d), dir_json(r, (enum dir)d, plus));
+	cJSON_AddItemToObject(o, "trim", dir_json(r, DIR__COUNT, plus));
 	cJSON_AddNumberToObject(o, "iops", result_iops(r));
 	cJSON_AddNumberToObject(o, "bw_bytes", result_bw(r));
 	cJSON_AddNumberToObject(o, "usr_cpu", r->usr_pct);
@@ -159,11 +187,11 @@ static cJSON *compare_row(struct job_result *const *rr, unsigned reps, double *b
 	const struct job_result *m = rr[median_rep(rr, reps)];
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "engine", m->eng->name);
-	int ok = !m->error && !m->skipped && m->elapsed_s > 0;
+	int ok = !m->error && !m->skipped && m->elapsed_ns > 0;
 	cJSON_AddBoolToObject(o, "ok", ok);
 	double iops = ok ? result_iops(m) : 0, lo = 0, hi = 0;
 	for (unsigned i = 0; i < reps; i++) {
-		if (rr[i]->error || rr[i]->skipped || rr[i]->elapsed_s <= 0)
+		if (rr[i]->error || rr[i]->skipped || rr[i]->elapsed_ns == 0)
 			continue;
 		double v = result_iops(rr[i]);
 		lo = lo == 0 || v < lo ? v : lo;
@@ -228,6 +256,7 @@ char *report_json(const struct bench_cfg *c, struct job_result *all, unsigned nr
 	if (!root)
 		return NULL;
 	cJSON_AddNumberToObject(root, "daxkv-bench version", JSON_FORMAT_VERSION);
+	cJSON_AddStringToObject(root, "fio version", bench_version());
 	cJSON_AddStringToObject(root, "command", c->command);
 	cJSON_AddNumberToObject(root, "timestamp", (double)time(NULL));
 	const char *force = getenv("PMEM_IS_PMEM_FORCE");
@@ -242,7 +271,7 @@ char *report_json(const struct bench_cfg *c, struct job_result *all, unsigned nr
 	cJSON *jobs = cJSON_AddArrayToObject(root, "jobs");
 	for (unsigned i = 0; i < nres; i++)
 		if (all[i].job)
-			cJSON_AddItemToArray(jobs, result_json(&all[i]));
+			cJSON_AddItemToArray(jobs, result_json(&all[i], c->fmt == OUT_JSON_PLUS));
 	if (c->compare[0])
 		cJSON_AddItemToObject(root, "compare", compare_json(c, all, nengines));
 	else

@@ -40,6 +40,7 @@ struct pass {
 	pthread_barrier_t barrier; /* workers + the monitor */
 	struct worker *w;
 	unsigned nw;
+	const struct run_opts *ro; /* never NULL */
 	/* set by the monitor */
 	uint64_t t_measure_ns;
 	struct rusage ru0;
@@ -59,6 +60,10 @@ struct worker {
 	uint64_t verify_errors, engine_errors;
 	uint64_t ops_all;           /* every operation, measured or not (progress) */
 	uint64_t t_end_ns;
+	/* This thread's CPU over its measured window (fio's usr/sys are per thread). */
+	int cpu_started;
+	uint64_t t_cpu0_ns;
+	struct rusage ru0, ru1;
 };
 
 uint64_t now_ns(void);
@@ -67,7 +72,12 @@ int rw_reads_existing(enum rw_kind rw); /* needs a loaded store */
 int rw_writes(enum rw_kind rw);
 int rw_needs_scan(enum rw_kind rw);
 
-/* Runs the clock until the pass ends; lat_log may be NULL. */
-void monitor_run(struct pass *p, FILE *lat_log, const char *label);
+/* The logs a pass writes (each may be NULL). */
+struct pass_logs {
+	FILE *lat, *fio_lat, *fio_bw;
+};
+
+/* Runs the clock until the pass ends. */
+void monitor_run(struct pass *p, const struct pass_logs *logs, const char *label);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <libpmem.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -54,6 +55,31 @@ static int mkdir_p(const char *path)
 	return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* daxkv and the floor measure persistent memory: say so when dir is not on it
+ * (libpmem's own answer, which PMEM_IS_PMEM_FORCE=1 overrides), once a run. */
+static void warn_not_pmem(const char *dir, const struct kv_engine *ops)
+{
+	static int warned;
+	if (warned || (ops != &engine_daxkv && ops != &engine_floor))
+		return;
+	size_t len = 0;
+	int is_pmem = 0;
+	void *a = pmem_map_file(dir, 4096, PMEM_FILE_CREATE | PMEM_FILE_TMPFILE, 0600, &len,
+				&is_pmem);
+	if (!a)
+		return; /* the engine's open says what is wrong */
+	pmem_unmap(a, len);
+	if (is_pmem)
+		return;
+	warned = 1;
+	const char *force = getenv("PMEM_IS_PMEM_FORCE");
+	fprintf(stderr, "daxkv-bench: warning: %s is not on a DAX file system (persistent memory) "
+			"and PMEM_IS_PMEM_FORCE is %s: daxkv will refuse it or run on the block "
+			"path, and the numbers are not pmem numbers (set PMEM_IS_PMEM_FORCE=1 to "
+			"emulate pmem, e.g. on /dev/shm)\n",
+		dir, force ? force : "unset");
+}
+
 int store_open(struct store *s, const struct kv_engine *ops, const struct job *j)
 {
 	memset(s, 0, sizeof(*s));
@@ -66,12 +92,21 @@ int store_open(struct store *s, const struct kv_engine *ops, const struct job *j
 			fprintf(stderr, "daxkv-bench: --filename=%s exists: remove it first\n", s->dir);
 			return -1;
 		}
+		char parent[PATH_MAX];
+		snprintf(parent, sizeof(parent), "%s", s->dir);
+		char *slash = strrchr(parent, '/');
+		if (!slash)
+			snprintf(parent, sizeof(parent), ".");
+		else
+			slash[slash == parent] = '\0';
+		warn_not_pmem(parent, ops);
 	} else {
 		if (mkdir_p(j->directory) != 0) {
 			fprintf(stderr, "daxkv-bench: --directory=%s: %s\n", j->directory,
 				strerror(errno));
 			return -1;
 		}
+		warn_not_pmem(j->directory, ops);
 		if (snprintf(s->dir, sizeof(s->dir), "%s/%s", j->directory, ops->name) >=
 			    (int)sizeof(s->dir) ||
 		    wipe(s->dir) != 0) {
@@ -136,11 +171,13 @@ static void pass_free(struct pass *p)
 	free(p);
 }
 
-static struct pass *pass_new(struct store *s, const struct job *j, unsigned rep, int preload)
+static struct pass *pass_new(struct store *s, const struct job *j, unsigned rep, int preload,
+			     const struct run_opts *ro)
 {
 	struct pass *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
+	p->ro = ro;
 	p->j = j;
 	p->s = s;
 	p->ops = s->ops;
@@ -175,7 +212,7 @@ fail:
 }
 
 /* Starts the workers, runs the monitor, joins.  0 or -1 (an engine error). */
-static int pass_run(struct pass *p, FILE *log, const char *label)
+static int pass_run(struct pass *p, const struct pass_logs *logs, const char *label)
 {
 	pthread_barrier_init(&p->barrier, NULL, p->nw + 1);
 	for (unsigned t = 0; t < p->nw; t++) {
@@ -185,7 +222,7 @@ static int pass_run(struct pass *p, FILE *log, const char *label)
 			exit(1); /* the barrier waits for it: nothing sane to unwind */
 		}
 	}
-	monitor_run(p, log, label);
+	monitor_run(p, logs, label);
 	uint64_t errors = 0;
 	for (unsigned t = 0; t < p->nw; t++) {
 		pthread_join(p->w[t].th, NULL);
@@ -202,17 +239,38 @@ static double tv_s(struct timeval a, struct timeval b)
 	return (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_usec - a.tv_usec) / 1e6;
 }
 
+/* fio's usr/sys: each worker thread's own CPU time over its own measured window,
+ * averaged over the threads, so one thread is at most 100%.  (The process's
+ * rusage, used before, also counted the monitor and daxkv's GC thread and ticked
+ * in 4 ms steps: sys=124% on a 3 ms job.)  The kernel's per-thread utime + stime
+ * add up to its exact run time, which cannot exceed the window; the min() only
+ * absorbs the rounding of the two clocks. */
 static void collect_cpu(const struct pass *p, struct job_result *res)
 {
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	if (res->elapsed_s <= 0)
-		return;
-	res->usr_pct = 100.0 * tv_s(p->ru0.ru_utime, ru.ru_utime) / res->elapsed_s;
-	res->sys_pct = 100.0 * tv_s(p->ru0.ru_stime, ru.ru_stime) / res->elapsed_s;
-	res->ctx = (uint64_t)((ru.ru_nvcsw + ru.ru_nivcsw) - (p->ru0.ru_nvcsw + p->ru0.ru_nivcsw));
-	res->majf = (uint64_t)(ru.ru_majflt - p->ru0.ru_majflt);
-	res->minf = (uint64_t)(ru.ru_minflt - p->ru0.ru_minflt);
+	double usr = 0, sys = 0, wall = 0;
+	for (unsigned t = 0; t < p->nw; t++) {
+		const struct worker *w = &p->w[t];
+		if (!w->cpu_started || w->t_end_ns <= w->t_cpu0_ns)
+			continue;
+		double u = tv_s(w->ru0.ru_utime, w->ru1.ru_utime);
+		double s = tv_s(w->ru0.ru_stime, w->ru1.ru_stime);
+		double el = (double)(w->t_end_ns - w->t_cpu0_ns) / 1e9;
+		if (u + s > el) {
+			u = u * el / (u + s);
+			s = el - u;
+		}
+		usr += u;
+		sys += s;
+		wall += el;
+		res->ctx += (uint64_t)((w->ru1.ru_nvcsw + w->ru1.ru_nivcsw) -
+				       (w->ru0.ru_nvcsw + w->ru0.ru_nivcsw));
+		res->majf += (uint64_t)(w->ru1.ru_majflt - w->ru0.ru_majflt);
+		res->minf += (uint64_t)(w->ru1.ru_minflt - w->ru0.ru_minflt);
+	}
+	if (wall > 0) {
+		res->usr_pct = 100.0 * usr / wall;
+		res->sys_pct = 100.0 * sys / wall;
+	}
 }
 
 /* daxkv: write amplification over the measured window, space amplification at its end. */
@@ -255,10 +313,20 @@ static int collect(const struct pass *p, struct job_result *res)
 		}
 		res->d[DIR_SCAN].keys += w->keys_scanned;
 	}
-	if (atomic_load(&p->measuring) && t_end > p->t_measure_ns)
-		res->elapsed_s = (double)(t_end - p->t_measure_ns) / 1e9;
+	/* Nanoseconds, as the latencies: a job shorter than a millisecond still has a
+	 * rate (t_measure_ns is taken before the workers start). */
+	uint64_t t0 = p->t_measure_ns;
+	for (unsigned t = 0; t < p->nw && !p->preload && p->j->ramp_s <= 0; t++)
+		if (p->w[t].cpu_started && p->w[t].t_cpu0_ns > t0 &&
+		    (t0 == p->t_measure_ns || p->w[t].t_cpu0_ns < t0))
+			t0 = p->w[t].t_cpu0_ns; /* no ramp: from the first worker's start */
+	if (atomic_load(&p->measuring) && t_end > t0)
+		res->elapsed_ns = t_end - t0;
+	res->elapsed_s = (double)res->elapsed_ns / 1e9;
 	if (atomic_load(&p->measuring))
 		collect_cpu(p, res);
+	else if (!p->preload)
+		res->ramp_unfinished = 1;
 	collect_stats(p, res);
 	return 0;
 }
@@ -270,9 +338,11 @@ static int job_reads(enum rw_kind rw)
 	return rw != RW_RANDWRITE && rw != RW_SEQWRITE && rw != RW_OVERWRITE && rw != RW_DELETE;
 }
 
-static int preload(struct store *s, const struct job *j, unsigned rep, struct job_result *res)
+static int preload(struct store *s, const struct job *j, unsigned rep, const struct run_opts *ro,
+		   struct job_result *res)
 {
-	struct pass *p = pass_new(s, j, rep, 1);
+	struct run_opts pro = {.eta = ro->eta}; /* the progress line only */
+	struct pass *p = pass_new(s, j, rep, 1, &pro);
 	if (!p) {
 		fprintf(stderr, "daxkv-bench: out of memory\n");
 		return -1;
@@ -280,7 +350,7 @@ static int preload(struct store *s, const struct job *j, unsigned rep, struct jo
 	char label[NAME_LEN * 2 + 16];
 	snprintf(label, sizeof(label), "%s/%s preload", j->name, s->ops->name);
 	uint64_t t0 = now_ns();
-	int rc = pass_run(p, NULL, label);
+	int rc = pass_run(p, &(struct pass_logs){0}, label);
 	res->preload_s = (double)(now_ns() - t0) / 1e9;
 	for (unsigned t = 0; t < p->nw; t++)
 		res->preload_ops += p->w[t].ops_all;
@@ -317,7 +387,30 @@ static void after_pass(struct store *s, const struct pass *p, const struct job_r
 		s->loaded = 0;
 }
 
-void job_run(struct store *s, const struct job *j, unsigned rep, const char *lat_log,
+static FILE *open_log(const char *path, const char *opt)
+{
+	if (!path)
+		return NULL;
+	FILE *f = fopen(path, "w");
+	if (!f)
+		fprintf(stderr, "daxkv-bench: --%s: %s: %s\n", opt, path, strerror(errno));
+	return f;
+}
+
+/* 0, or -1 with a message when the log could not be written in full. */
+static int close_log(FILE *f, const char *path)
+{
+	if (!f)
+		return 0;
+	int bad = ferror(f);
+	if (fclose(f) != 0 || bad) {
+		fprintf(stderr, "daxkv-bench: writing %s failed\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+void job_run(struct store *s, const struct job *j, unsigned rep, const struct run_opts *ro,
 	     struct job_result *res)
 {
 	memset(res, 0, sizeof(*res));
@@ -328,7 +421,10 @@ void job_run(struct store *s, const struct job *j, unsigned rep, const char *lat
 	if (skip_reason(s, j, res))
 		return;
 	int want = j->preload < 0 ? rw_reads_existing(j->rw) : j->preload;
-	if (want && !s->loaded && preload(s, j, rep, res) != 0) {
+	static const struct run_opts none = {.eta = ETA_AUTO};
+	if (!ro)
+		ro = &none;
+	if (want && !s->loaded && preload(s, j, rep, ro, res) != 0) {
 		res->error = 1;
 		return;
 	}
@@ -343,21 +439,35 @@ void job_run(struct store *s, const struct job *j, unsigned rep, const char *lat
 		}
 		s->dirty = 0;
 	}
-	FILE *log = NULL;
-	if (lat_log && !(log = fopen(lat_log, "w")))
-		fprintf(stderr, "daxkv-bench: --write_lat_log: %s: %s\n", lat_log, strerror(errno));
-	struct pass *p = pass_new(s, j, rep, 0);
+	struct pass_logs logs = {.lat = open_log(ro->lat_log, "write_lat_log"),
+				 .fio_lat = open_log(ro->fio_lat_log, "write_lat_log"),
+				 .fio_bw = open_log(ro->fio_bw_log, "write_bw_log")};
+	struct pass *p = pass_new(s, j, rep, 0, ro);
 	char label[NAME_LEN * 2 + 8];
 	snprintf(label, sizeof(label), "%s/%s", j->name, s->ops->name);
-	if (!p || pass_run(p, log, label) != 0 || collect(p, res) != 0)
+	if (!p || pass_run(p, &logs, label) != 0 || collect(p, res) != 0)
 		res->error = 1;
 	if (p)
 		after_pass(s, p, res);
-	if (log && fclose(log) != 0)
-		fprintf(stderr, "daxkv-bench: writing %s failed\n", lat_log);
+	if (res->ramp_unfinished) {
+		fprintf(stderr, "daxkv-bench: %s: the job's work ended before ramp_time=%gs did: "
+				"nothing was measured (use a shorter ramp_time, time_based, or more "
+				"work: number_ios, nrkeys)\n", label, j->ramp_s);
+		res->error = 1;
+	}
+	int bad = close_log(logs.lat, ro->lat_log);
+	bad |= close_log(logs.fio_lat, ro->fio_lat_log);
+	bad |= close_log(logs.fio_bw, ro->fio_bw_log);
+	if (bad)
+		res->error = 1;
 	if (s->ops->describe)
 		s->ops->describe(s->eng, res->info, sizeof(res->info));
 	pass_free(p);
+}
+
+double result_rate(const struct job_result *r, uint64_t n)
+{
+	return r->elapsed_ns ? (double)n * 1e9 / (double)r->elapsed_ns : 0;
 }
 
 double result_iops(const struct job_result *r)
@@ -365,7 +475,7 @@ double result_iops(const struct job_result *r)
 	uint64_t ops = 0;
 	for (int d = 0; d < DIR__COUNT; d++)
 		ops += r->d[d].ops;
-	return r->elapsed_s > 0 ? (double)ops / r->elapsed_s : 0;
+	return result_rate(r, ops);
 }
 
 double result_bw(const struct job_result *r)
@@ -373,7 +483,7 @@ double result_bw(const struct job_result *r)
 	uint64_t b = 0;
 	for (int d = 0; d < DIR__COUNT; d++)
 		b += r->d[d].bytes;
-	return r->elapsed_s > 0 ? (double)b / r->elapsed_s : 0;
+	return result_rate(r, b);
 }
 
 void result_free(struct job_result *r)

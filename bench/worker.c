@@ -326,12 +326,19 @@ void *worker_main(void *arg)
 		engine_fail(&c, "thread set-up");
 	pthread_barrier_wait(&p->barrier);
 	while (ok && !atomic_load_explicit(&p->stop, memory_order_relaxed)) {
+		if (!w->cpu_started && atomic_load_explicit(&p->measuring, memory_order_relaxed)) {
+			w->t_cpu0_ns = now_ns();
+			getrusage(RUSAGE_THREAD, &w->ru0);
+			w->cpu_started = 1;
+		}
 		if (p->budget_total != BUDGET_UNLIMITED &&
 		    atomic_fetch_sub_explicit(&p->budget, 1, memory_order_relaxed) <= 0)
 			break;
 		if (do_op(&c) != 0)
 			break;
 	}
+	if (w->cpu_started)
+		getrusage(RUSAGE_THREAD, &w->ru1);
 	w->t_end_ns = now_ns();
 	if (c.tctx && p->ops->thread_fini)
 		p->ops->thread_fini(p->s->eng, c.tctx);

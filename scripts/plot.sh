@@ -16,7 +16,8 @@
 set -euo pipefail
 
 usage() {
-	sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+	# The comment block at the top, up to its first non-comment line.
+	sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0" >&2
 	exit 2
 }
 [ $# -ge 3 ] || usage

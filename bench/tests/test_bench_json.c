@@ -197,7 +197,8 @@ static void test_lat_log(void)
 	CU_ASSERT_FATAL(store_open(&s, e, &cfg.jobs[0]) == 0);
 	snprintf(log, sizeof(log), "%s/lat.log", dir);
 	struct job_result res;
-	job_run(&s, &cfg.jobs[0], 0, log, &res);
+	struct run_opts ro = {.lat_log = log, .eta = ETA_NEVER};
+	job_run(&s, &cfg.jobs[0], 0, &ro, &res);
 	CU_ASSERT_EQUAL(res.error, 0);
 	CU_ASSERT(res.elapsed_s >= 2.4 && res.elapsed_s < 4);
 	result_free(&res);
@@ -220,6 +221,71 @@ static void test_lat_log(void)
 	unlink(log);
 }
 
+/* One operation, far shorter than a millisecond: its window is timed in ns, so
+ * IOPS is ops over that window (it was ops / 1 s when the window read 0), and the
+ * CPU of one thread is at most 100% (it read sys=124% on a 3 ms job). */
+static void test_short_job(void)
+{
+	char d[200];
+	snprintf(d, sizeof(d), "--directory=%s", dir);
+	const char *argv[] = {"t", d, "--rw=randread", "--nrkeys=1", "--number_ios=1"};
+	for (int i = 0; i < 20; i++) {
+		CU_ASSERT_FATAL(setup(argv, 5) == 0);
+		int known;
+		const struct kv_engine *e = engine_find(i % 2 ? "daxkv" : "pmem-floor", &known);
+		struct store s;
+		CU_ASSERT_FATAL(store_open(&s, e, &cfg.jobs[0]) == 0);
+		struct job_result res;
+		job_run(&s, &cfg.jobs[0], 0, NULL, &res);
+		CU_ASSERT_EQUAL(res.error, 0);
+		CU_ASSERT_EQUAL(res.d[DIR_READ].ops, 1);
+		CU_ASSERT(res.elapsed_ns > 0);
+		CU_ASSERT(result_iops(&res) > 1.0); /* 1 op in under a second */
+		CU_ASSERT_DOUBLE_EQUAL(result_iops(&res), 1e9 / (double)res.elapsed_ns, 1e-6);
+		CU_ASSERT(res.usr_pct + res.sys_pct <= 100.0 + 1e-9);
+		result_free(&res);
+		store_close(&s, 1);
+	}
+	/* Nothing measured: a rate of 0, never ops / 1 s. */
+	struct job_result z = {.d[DIR_READ].ops = 5};
+	CU_ASSERT_EQUAL(result_iops(&z), 0.0);
+}
+
+/* json+: fio's latency bins (count per bucket, keyed by ns) that add up to N, only
+ * for directions that ran; groupid and fio's "trim" in every job. */
+static void test_json_plus(void)
+{
+	char d[200];
+	snprintf(d, sizeof(d), "--directory=%s", dir);
+	const char *argv[] = {"t", d, "--nrkeys=3000", "--output-format=json+", "--name=a",
+			      "--rw=randrw", "--name=b", "--new_group", "--rw=randread"};
+	CU_ASSERT_FATAL(setup(argv, 9) == 0);
+	CU_ASSERT_EQUAL(cfg.fmt, OUT_JSON_PLUS);
+	const char *names[] = {"pmem-floor"};
+	cJSON *root = run_all(names, 1);
+	const cJSON *jobs = cJSON_GetObjectItem(root, "jobs");
+	CU_ASSERT_EQUAL_FATAL(cJSON_GetArraySize(jobs), 2);
+	for (int i = 0; i < 2; i++) {
+		const cJSON *j = cJSON_GetArrayItem(jobs, i);
+		CU_ASSERT_EQUAL(num(j, "groupid"), i);
+		CU_ASSERT(cJSON_IsObject(cJSON_GetObjectItem(j, "trim")));
+		const cJSON *clat = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "read"), "clat_ns");
+		const cJSON *bins = cJSON_GetObjectItem(clat, "bins");
+		CU_ASSERT_FATAL(cJSON_IsObject(bins));
+		double n = 0;
+		const cJSON *b;
+		cJSON_ArrayForEach(b, bins) {
+			char *end;
+			CU_ASSERT(strtoull(b->string, &end, 10) > 0 && *end == '\0');
+			n += b->valuedouble;
+		}
+		CU_ASSERT_EQUAL(n, num(clat, "N"));
+		const cJSON *tclat = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "trim"), "clat_ns");
+		CU_ASSERT(cJSON_GetObjectItem(tclat, "bins") == NULL);
+	}
+	cJSON_Delete(root);
+}
+
 int main(void)
 {
 	struct stat st;
@@ -232,6 +298,8 @@ int main(void)
 	CU_add_test(s, "floor randrw schema", test_floor_randrw);
 	CU_add_test(s, "daxkv sequence and compare", test_daxkv_sequence_and_compare);
 	CU_add_test(s, "per-second log", test_lat_log);
+	CU_add_test(s, "short job: ns window, cpu", test_short_job);
+	CU_add_test(s, "json+ bins and groups", test_json_plus);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned fails = CU_get_number_of_failures();

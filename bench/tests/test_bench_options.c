@@ -226,8 +226,94 @@ static void test_cli_overrides_file(void)
 	CU_ASSERT_STRING_EQUAL(cfg.jobs[0].name, "b");
 	CU_ASSERT_EQUAL(PARSE("b", path, "--section=nosuch"), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "nosuch"));
-	CU_ASSERT_EQUAL(PARSE("b", path, path), -1); /* one job file */
+	/* Several job files, as fio: read in turn, each after the first a new group. */
+	CU_ASSERT_EQUAL(PARSE("b", path, path), 0);
+	CU_ASSERT_EQUAL_FATAL(cfg.njobs, 4);
+	CU_ASSERT_EQUAL(cfg.jobs[1].groupid, 0);
+	CU_ASSERT_EQUAL(cfg.jobs[2].groupid, 1);
+	CU_ASSERT_EQUAL(cfg.jobs[3].groupid, 1);
 	unlink(path);
+}
+
+/* Counts are decimal (1m keys = 10^6, as the default run), sizes binary; a 0
+ * that would silently mean "the default" is refused. */
+static void test_counts(void)
+{
+	uint64_t v = 0;
+	CU_ASSERT(parse_count("1m", &v, err) == 0 && v == 1000000);
+	CU_ASSERT(parse_count("10k", &v, err) == 0 && v == 10000);
+	CU_ASSERT(parse_count("2G", &v, err) == 0 && v == 2000000000ull);
+	CU_ASSERT(parse_count("123", &v, err) == 0 && v == 123);
+	CU_ASSERT(parse_count("1kib", &v, err) == -1);
+	CU_ASSERT(parse_count("-1", &v, err) == -1);
+	CU_ASSERT(parse_count("99999999999999999999", &v, err) == -1);
+	CU_ASSERT_EQUAL_FATAL(PARSE("b", "--nrkeys=1m", "--number_ios=2k", "--bs=1k"), 0);
+	CU_ASSERT_EQUAL(cfg.jobs[0].nrkeys, 1000000);
+	CU_ASSERT_EQUAL(cfg.jobs[0].nrkeys, cfg.global.nrkeys);
+	CU_ASSERT_EQUAL(cfg.jobs[0].number_ios, 2000);
+	CU_ASSERT_EQUAL(cfg.jobs[0].bs, 1024);
+	job_defaults(&cfg.global);
+	CU_ASSERT_EQUAL(cfg.global.nrkeys, 1000000); /* the default is the same 1m */
+	const char *zero[] = {"--size=0", "--number_ios=0", "--nrkeys=0", "--pool_size=0",
+			      "--segment_size=0", "--numjobs=0", "--scan_len=0"};
+	for (size_t i = 0; i < sizeof(zero) / sizeof(zero[0]); i++) {
+		CU_ASSERT_EQUAL(PARSE("b", zero[i]), -1);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, "0 makes no sense"));
+	}
+	CU_ASSERT_EQUAL(PARSE("b", "--size", "4k"), 0); /* fio's --key value */
+	CU_ASSERT_EQUAL(cfg.jobs[0].size, 4096);
+	CU_ASSERT_EQUAL(PARSE("b", "--version"), 0);
+	CU_ASSERT_EQUAL(cfg.version, 1);
+	CU_ASSERT_EQUAL(PARSE("b"), 0); /* no arguments: main prints the usage, exit 1 */
+	CU_ASSERT_EQUAL(cfg.no_args, 1);
+	CU_ASSERT_EQUAL(strncmp(bench_version(), "daxkv-bench-", 12), 0);
+}
+
+/* fio's structure: bare stonewall and new_group (reporting groups), include,
+ * and daxkv's ${VAR:-default}. */
+static void test_jobfile_fio(void)
+{
+	CU_ASSERT_EQUAL_FATAL(parse_text("[a]\n[b]\nstonewall\n[c]\n[d]\nnew_group\n"), 0);
+	CU_ASSERT_EQUAL_FATAL(cfg.njobs, 4);
+	CU_ASSERT_EQUAL(cfg.jobs[1].stonewall, 1);
+	CU_ASSERT_EQUAL(cfg.jobs[3].new_group, 1);
+	CU_ASSERT_EQUAL(PARSE("b", "--name=a", "--name=b", "--stonewall", "--name=c", "--new_group",
+			      "--name=d"), 0);
+	unsigned want[] = {0, 1, 2, 2};
+	for (unsigned i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(cfg.jobs[i].groupid, want[i]);
+
+	unsetenv("DKB_TEST_UNSET");
+	CU_ASSERT_EQUAL(parse_text("[a]\nbs=${DKB_TEST_UNSET:-3k}\n"), 0);
+	CU_ASSERT_EQUAL(cfg.jobs[0].bs, 3072);
+	setenv("DKB_TEST_SET", "5", 1);
+	CU_ASSERT_EQUAL(parse_text("[a]\nbs=${DKB_TEST_SET:-3k}\n"), 0);
+	CU_ASSERT_EQUAL(cfg.jobs[0].bs, 5);
+
+	char d[] = "/tmp/dkb-test-inc-XXXXXX", inc[64], top[64];
+	CU_ASSERT_FATAL(mkdtemp(d) != NULL);
+	snprintf(inc, sizeof(inc), "%s/inc.fio", d);
+	snprintf(top, sizeof(top), "%s/top.fio", d);
+	FILE *f = fopen(inc, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	fputs("bs=2k\nks=24\n", f);
+	CU_ASSERT(fclose(f) == 0);
+	f = fopen(top, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	fputs("[global]\ninclude inc.fio\n[a]\nrw=randread\n", f); /* relative: top's dir */
+	CU_ASSERT(fclose(f) == 0);
+	CU_ASSERT_EQUAL(PARSE("b", top), 0);
+	CU_ASSERT_EQUAL(cfg.jobs[0].bs, 2048);
+	CU_ASSERT_EQUAL(cfg.jobs[0].ks, 24);
+	f = fopen(inc, "w"); /* includes itself: refused, not a stack overflow */
+	CU_ASSERT_FATAL(f != NULL);
+	fputs("include inc.fio\n", f);
+	CU_ASSERT(fclose(f) == 0);
+	CU_ASSERT_EQUAL(PARSE("b", top), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "levels"));
+	unlink(inc);
+	unlink(top);
+	rmdir(d);
 }
 
 int main(void)
@@ -244,6 +330,8 @@ int main(void)
 	CU_add_test(f, "jobfile", test_jobfile);
 	CU_add_test(f, "jobfile_bad", test_jobfile_bad);
 	CU_add_test(f, "cli_overrides_file", test_cli_overrides_file);
+	CU_add_test(f, "counts", test_counts);
+	CU_add_test(f, "jobfile_fio", test_jobfile_fio);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned fails = CU_get_number_of_failures();
