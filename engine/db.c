@@ -384,7 +384,7 @@ static int format_new(struct daxkv *db, const char *path, const daxkv_options *o
 void dkv_map_layout(struct daxkv *db)
 {
 	db->base = db->pool.base;
-	db->hdr = (struct pool_hdr *)db->base;
+	db->hdr = (struct pool_hdr *)(uintptr_t)db->pool.hdr; /* primary or backup */
 	db->sb = (struct sb_state *)(db->base + DKV_SB_STATE_OFF);
 	db->head = (struct sl_node *)(db->base + DKV_HEAD_OFF);
 	db->seg_size = db->hdr->seg_size;
