@@ -157,6 +157,17 @@ static int reopen_and_repair(void)
 	daxkv_options o = dkvt_opts(0, 0, 0, 0);
 	int rc = daxkv_open(g_path, &o, &db);
 	REQ(rc == DAXKV_OK || rc == DAXKV_ECORRUPT);
+	char msg[256];
+	if (rc == DAXKV_OK && dkv_test_check(db, msg, sizeof(msg)) != 0) {
+		/* damage no call met (a forward pointer skips nodes silently): the
+		 * store opened as it is; the repair finds it */
+		REQ(daxkv_close(db) == DAXKV_OK);
+		struct insp *in = NULL;
+		REQ(insp_open(g_path, 1, &in) == 0);
+		struct insp_summary sum;
+		REQ(insp_repair(in, g_path, 0, NULL, NULL, &sum) == 0);
+		REQ(daxkv_open(g_path, &o, &db) == DAXKV_OK);
+	}
 	if (rc == DAXKV_ECORRUPT) {
 		REQ(strstr(daxkv_errmsg(), "check --repair") != NULL);
 		o.read_only = 1;
@@ -173,7 +184,6 @@ static int reopen_and_repair(void)
 		REQ(insp_repair(in, g_path, 0, NULL, NULL, &sum) == 0);
 		REQ(daxkv_open(g_path, &o, &db) == DAXKV_OK);
 	}
-	char msg[256];
 	REQ(dkv_test_check(db, msg, sizeof(msg)) == 0);
 	for (uint32_t i = 0; i < 50; i += 2)
 		REQ(get_key(db, i) == DAXKV_OK || get_key(db, i) == DAXKV_ENOTFOUND);
@@ -232,7 +242,9 @@ static void test_lost_flush(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
 	char k[32];
 	size_t kl = dkvt_key(101, k);
-	CU_ASSERT_EQUAL(daxkv_put(db, k, kl, "new", 3), DAXKV_OK);
+	char v[64];
+	size_t vl = val_of(101, 0, v);
+	CU_ASSERT_EQUAL(daxkv_put(db, k, kl, v, vl), DAXKV_OK);
 	CU_ASSERT_EQUAL(daxkv_close(db), DAXKV_OK);
 	file_io(old, 64, x, 1);
 	run_case(false);
