@@ -165,8 +165,12 @@ static int check_write(daxkv *db, const void *key, size_t klen, const void *val,
 	if (rec_size(klen, vlen) > seg_max_record(db))
 		return dkv_err(DAXKV_ETOOBIG, "record of %zu bytes exceeds this store's segment "
 			       "size (%llu)", klen + vlen, (unsigned long long)db->seg_size);
-	if (db->read_only || atomic_load(&db->broken))
+	if (db->read_only)
 		return dkv_err(DAXKV_EREADONLY, "store is read-only");
+	if (atomic_load(&db->broken))
+		return dkv_err(DAXKV_EREADONLY, "store is read-only until closed: damage found "
+			       "(%s); reopen to rebuild, else `daxkv check --repair`",
+			       atomic_load(&db->broken) == 1 ? db->broken_why : "");
 	return 0;
 }
 
@@ -390,7 +394,7 @@ static int format_new(struct daxkv *db, const char *path, const daxkv_options *o
 void dkv_map_layout(struct daxkv *db)
 {
 	db->base = db->pool.base;
-	db->hdr = (struct pool_hdr *)db->base;
+	db->hdr = (struct pool_hdr *)(uintptr_t)db->pool.hdr; /* primary or backup */
 	db->sb = (struct sb_state *)(db->base + DKV_SB_STATE_OFF);
 	db->head = (struct sl_node *)(db->base + DKV_HEAD_OFF);
 	db->seg_size = db->hdr->seg_size;
@@ -402,6 +406,7 @@ static int attach(struct daxkv *db)
 {
 	dkv_map_layout(db);
 	db->was_clean = db->sb->clean == 1;
+	bool marked = db->sb->clean == DKV_SB_DAMAGED; /* a handle met damage (recovery.c) */
 	db->boot_gen = (uint32_t)db->sb->boot_gen + 1;
 	if (!db->read_only) {
 		db->sb->boot_gen = db->boot_gen;
@@ -418,6 +423,8 @@ static int attach(struct daxkv *db)
 	int rc = seg_table_load(db);
 	if (!rc)
 		rc = na_init(db);
+	if (!rc && marked && !db->read_only)
+		rc = dkv_reindex(db);
 	if (rc)
 		return rc;
 	uint32_t lanes = (db->nsegs - 2) / 4;

@@ -33,7 +33,8 @@
 /* ---- superblock state ---- */
 struct sb_state {
 	uint64_t boot_gen;  /* +1 at every read-write open; tags volatile node words */
-	uint64_t clean;     /* 1 between a clean close and the next open */
+	uint64_t clean;     /* 1 between a clean close and the next open;
+	                       DKV_SB_DAMAGED: a handle met damage (recovery.c) */
 	uint64_t seq_lease; /* every seq handed out is below this */
 	uint64_t keys;      /* live keys at the last clean close */
 	uint64_t gc_runs;
@@ -42,6 +43,8 @@ struct sb_state {
 	uint64_t gc_passes;
 };
 _Static_assert(sizeof(struct sb_state) == 64, "sb_state is one line");
+/* Older builds read any value but 1 as unclean: no format-version change. */
+#define DKV_SB_DAMAGED 2ull
 
 /* ---- lane slots: the in-flight operation of each writer lane ----
  * op    = node offset | LANE_OP_ALLOC/FREE: the node an insert or unlink in

@@ -124,6 +124,7 @@ struct daxkv {
 	_Atomic int gc_running;
 	_Atomic int needs_recount;
 	_Atomic int broken;
+	char broken_why[160]; /* dkv_break's reason, set before broken */
 	_Atomic uint64_t gc_runs, gc_bytes_moved, gc_passes;
 	uint64_t written_base; /* bytes_written at open (from the superblock) */
 
@@ -321,8 +322,9 @@ int sl_purge(struct daxkv *db, unsigned lane, uint64_t node_off);
  * Caller pinned. */
 bool sl_repoint(struct daxkv *db, struct sl_node *n, uint64_t old, uint64_t new_loc);
 void sl_format_head(struct daxkv *db);
-/* Recovery: settle a lane's in-flight ALLOC/FREE of node off (flushes only). */
-void sl_settle(struct daxkv *db, unsigned lane, uint64_t off, bool was_alloc);
+/* Recovery: settle a lane's in-flight ALLOC/FREE of node off (flushes only):
+ * 0, or ECORRUPT when the index around it is damaged. */
+int sl_settle(struct daxkv *db, unsigned lane, uint64_t off, bool was_alloc);
 /* Structural check (dkv_test_check); counts reachable nodes and their slots. */
 int sl_check(struct daxkv *db, char *msg, size_t cap, uint64_t *nodes, uint64_t *slots);
 /* Whether a node's content can be trusted as a node (bounds, level, record). */
@@ -363,6 +365,14 @@ void dkv_batch_redo(struct daxkv *db, unsigned lane, uint64_t off);
 
 /* ---- recovery.c ---- */
 int dkv_recover(struct daxkv *db);
+/* Damage in a structure writers walk: the handle refuses writes from now on
+ * (EREADONLY, with why = the thread's errmsg) and the pool is marked
+ * (sb->clean = DKV_SB_DAMAGED) so that the next read-write open checks it. */
+void dkv_break(struct daxkv *db);
+/* Open of a marked (or damaged) pool: checks level 0 whole and rebuilds the
+ * upper levels, back links and node bitmaps from it; ECORRUPT (the pool stays
+ * marked) when level 0 itself is damaged: `daxkv check --repair`. */
+int dkv_reindex(struct daxkv *db);
 
 /* ---- gc.c ---- */
 #define DKV_GC_RATE_DEFAULT (256ull << 20) /* bytes/s copied while not urgent */

@@ -236,12 +236,36 @@ unsigned sl_random_level(void)
 
 /* ---- searches (caller pinned) ---- */
 
+/* Levels nest: a node found at level l (and not being removed: MARKED) is
+ * linked at every level below it (links go in bottom-up, removals mark
+ * first), so a level that ends before the node found above it is damage --
+ * a cleared or lost next pointer.  One load per level.  An unclean pool's
+ * unlink in flight can leave an upper pointer to a node already off level 0
+ * (PERSIST(3)): recovery settles those, and a read-only open of an unclean
+ * pool (no recovery) does not count them as damage. */
+static inline bool level_cut(struct daxkv *db, struct sl_node *above, struct sl_node *cur)
+{
+	return !cur && above && !(db->read_only && !db->was_clean) &&
+	       !(vw_flags(db, above) & VW_MARKED);
+}
+static __attribute__((noinline, cold)) void cut_report(const struct daxkv *db,
+						       const struct sl_node *above, int l)
+{
+	dkv_err(DAXKV_ECORRUPT, "skiplist damaged: level %d ends before node %llu of level %d",
+		l, (unsigned long long)dkv_off(db, above), l + 1);
+}
+
+/* The level where key was found (its node is succs[l]), -1 when absent, or
+ * SL_DAMAGED when the walk met damage (errmsg says what).  relaxed: no level
+ * nesting check (recovery, before the in-flight unlinks are settled). */
+#define SL_DAMAGED (-2)
 static int find_full(struct daxkv *db, struct sl_key key, struct sl_node **preds,
-		     struct sl_node **succs)
+		     struct sl_node **succs, bool relaxed)
 {
 	int lfound = -1;
-	struct sl_node *pred = db->head;
+	struct sl_node *pred = db->head, *above = NULL;
 	struct walk w = walk_start(db);
+	bool cut = false;
 	for (int l = DKV_MAX_LEVEL - 1; l >= 0; l--) {
 		struct sl_node *cur = hop(db, nxt(pred, (unsigned)l), &w);
 		int c = 1;
@@ -249,18 +273,26 @@ static int find_full(struct daxkv *db, struct sl_key key, struct sl_node **preds
 			pred = cur;
 			cur = hop(db, nxt(cur, (unsigned)l), &w);
 		}
+		if (DKV_UNLIKELY(!relaxed && !w.damaged && level_cut(db, above, cur))) {
+			cut_report(db, above, l);
+			w.damaged = cut = true;
+		}
 		if (lfound < 0 && cur && c == 0)
 			lfound = l;
 		preds[l] = pred;
 		succs[l] = cur;
+		above = cur;
 	}
-	return lfound;
+	if (DKV_UNLIKELY(w.damaged) && w.last && !cut)
+		dkv_err(DAXKV_ECORRUPT, "skiplist damaged: a node's key cannot be read");
+	return w.damaged ? SL_DAMAGED : lfound;
 }
 
 struct sl_node *sl_find_ex(struct daxkv *db, struct sl_key key, bool *corrupt)
 {
-	struct sl_node *pred = db->head;
+	struct sl_node *pred = db->head, *above = NULL;
 	struct walk w = walk_start(db);
+	bool cut = false;
 	for (int l = DKV_MAX_LEVEL - 1; l >= 0; l--) {
 		struct sl_node *cur = hop(db, nxt(pred, (unsigned)l), &w);
 		while (cur) {
@@ -272,8 +304,13 @@ struct sl_node *sl_find_ex(struct daxkv *db, struct sl_key key, bool *corrupt)
 			pred = cur;
 			cur = hop(db, nxt(cur, (unsigned)l), &w);
 		}
+		if (DKV_UNLIKELY(!w.damaged && level_cut(db, above, cur))) {
+			cut_report(db, above, l);
+			w.damaged = cut = true;
+		}
+		above = cur;
 	}
-	if (DKV_UNLIKELY(w.damaged) && w.last) /* a key, not a pointer (walk_damage) */
+	if (DKV_UNLIKELY(w.damaged) && w.last && !cut) /* a key, not a pointer (walk_damage) */
 		dkv_err(DAXKV_ECORRUPT, "skiplist damaged: a node's key cannot be read");
 	*corrupt = w.damaged;
 	return NULL;
@@ -393,16 +430,50 @@ static void unlock_all(struct locked *lk)
 		node_unlock(lk->n[--lk->cnt]);
 }
 
+/* ---- bounded retries ----
+ * A writer retries while another one is inside a node (inserting: LOCKED and
+ * not yet LINKED; removing: MARKED and LOCKED); both end.  Damaged media can
+ * make a retry's reason permanent, so each retry loop tells the two apart:
+ *  - a node of this boot that is neither LINKED nor LOCKED was never made by
+ *    a finished or running insert (node_init locks, the link publishes
+ *    LINKED and unlocks in one store): damage at once;
+ *  - a MARKED node whose lock is free (or held by us) was unlinked by its
+ *    remover before the release, and a search that starts after seeing that
+ *    cannot reach it (we are pinned: its slot is not reused): meeting the
+ *    same "gone" node again on the next try is damage -- it is linked from
+ *    somewhere its remover could not see.
+ * Every other retry waits on a remover or inserter that finishes.  The lock
+ * spins (node_lock) wait on this boot's lock bits only (a word of an earlier
+ * boot reads unlocked), held for bounded critical sections. */
+static inline bool vw_gone(const struct daxkv *db, struct sl_node *n, bool we_lock)
+{
+	uint32_t f = vw_flags(db, n);
+	return (f & VW_MARKED) && (we_lock || !(f & VW_LOCKED));
+}
+static int retry_damaged(struct sl_node **last_gone, struct sl_node *gone)
+{
+	if (gone && gone == *last_gone)
+		return dkv_err(DAXKV_ECORRUPT, "skiplist damaged: a removed node is still "
+			       "linked (its slot is shared, or a pointer was restored)");
+	*last_gone = gone;
+	return 0;
+}
+
 static int insert_new(struct daxkv *db, unsigned lane, const struct sl_put *op,
 		      struct sl_node **preds, struct sl_node **succs, uint64_t noff,
-		      unsigned level)
+		      unsigned level, struct sl_node **gone)
 {
 	struct locked lk = { .cnt = 0 };
+	*gone = NULL;
 	for (unsigned l = 0; l < level; l++) {
 		struct sl_node *p = preds[l], *s = succs[l];
 		lock_add(db, &lk, p);
 		if ((vw_flags(db, p) & VW_MARKED) || (s && (vw_flags(db, s) & VW_MARKED)) ||
 		    nxt(p, l) != (s ? dkv_off(db, s) : 0)) {
+			if (vw_gone(db, p, true))
+				*gone = p;
+			else if (s && vw_gone(db, s, false))
+				*gone = s;
 			unlock_all(&lk);
 			return SL_RETRY;
 		}
@@ -437,26 +508,37 @@ static int insert_new(struct daxkv *db, unsigned lane, const struct sl_put *op,
 	return 0;
 }
 
-/* Removes marked+locked node n from every level; tomb is its new location. */
-static void unlink_marked(struct daxkv *db, unsigned lane, struct sl_node *n, uint64_t tomb)
+/* Removes marked+locked node n from every level; tomb is its new location.
+ * 0, or ECORRUPT (nothing written) when the index around n is damaged. */
+static int unlink_marked(struct daxkv *db, unsigned lane, struct sl_node *n, uint64_t tomb,
+			 bool relaxed)
 {
-	struct sl_node *preds[DKV_MAX_LEVEL], *succs[DKV_MAX_LEVEL];
+	struct sl_node *preds[DKV_MAX_LEVEL], *succs[DKV_MAX_LEVEL], *last_gone = NULL;
 	struct locked lk;
 	unsigned spins = 0;
+	if (n->level < 1 || n->level > DKV_MAX_LEVEL)
+		return dkv_err(DAXKV_ECORRUPT, "skiplist damaged: node %llu has level %u",
+			       (unsigned long long)dkv_off(db, n), n->level);
 	for (;;) {
 		bool ok = true;
+		struct sl_node *gone = NULL;
 		lk.cnt = 0;
-		find_full(db, sl_node_key(db, n), preds, succs);
+		if (find_full(db, sl_node_key(db, n), preds, succs, relaxed) == SL_DAMAGED)
+			return DAXKV_ECORRUPT;
 		for (unsigned l = 0; ok && l < n->level; l++) {
 			if (succs[l] != n)
 				continue; /* not linked at l (a crash left it out) */
 			lock_add(db, &lk, preds[l]);
 			ok = !(vw_flags(db, preds[l]) & VW_MARKED) &&
 			     nxt(preds[l], l) == dkv_off(db, n);
+			if (!ok && vw_gone(db, preds[l], true))
+				gone = preds[l];
 		}
 		if (ok)
 			break;
 		unlock_all(&lk);
+		if (retry_damaged(&last_gone, gone))
+			return DAXKV_ECORRUPT;
 		relax(&spins);
 	}
 	uint64_t noff = dkv_off(db, n);
@@ -475,6 +557,7 @@ static void unlink_marked(struct daxkv *db, unsigned lane, struct sl_node *n, ui
 	na_free(db, noff, n->level);
 	pm_fence(); /* PERSIST(2), PERSIST(4): unlinked and freed -- durable. */
 	unlock_all(&lk);
+	return 0;
 }
 
 static int update_locked(struct daxkv *db, unsigned lane, const struct sl_put *op,
@@ -501,9 +584,11 @@ static int update_locked(struct daxkv *db, unsigned lane, const struct sl_put *o
 			 * subtraction into the segment's next life. */
 			seg_live_add(db, old & ~LOC_TOMB, -(int64_t)oldsz);
 			atomic_fetch_or(vwp(n), VW_MARKED);
-			unlink_marked(db, lane, n, old | LOC_TOMB);
-			atomic_fetch_sub_explicit(&db->lanes[lane].keys, 1, memory_order_relaxed);
-			goto out; /* stays MARKED: it is gone */
+			rc = unlink_marked(db, lane, n, old | LOC_TOMB, false);
+			if (!rc)
+				atomic_fetch_sub_explicit(&db->lanes[lane].keys, 1,
+							  memory_order_relaxed);
+			goto out; /* stays MARKED: it is gone (or the handle is broken) */
 		}
 	}
 	uint64_t size;
@@ -532,23 +617,39 @@ out:
 
 int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
 {
-	struct sl_node *preds[DKV_MAX_LEVEL], *succs[DKV_MAX_LEVEL];
+	struct sl_node *preds[DKV_MAX_LEVEL], *succs[DKV_MAX_LEVEL], *last_gone = NULL, *gone;
 	uint64_t noff = op->pre_node;
 	unsigned level = op->pre_level, spins = 0;
 	int rc;
 	epoch_pin();
-	for (;;) {
-		int lf = find_full(db, op->key, preds, succs);
+	for (;;) { /* bounded: see "bounded retries" */
+		int lf = find_full(db, op->key, preds, succs, false);
+		if (lf == SL_DAMAGED) {
+			rc = DAXKV_ECORRUPT;
+			break;
+		}
 		if (lf >= 0) {
 			struct sl_node *n = succs[lf];
 			uint32_t f = vw_flags(db, n);
 			if (!(f & VW_LINKED) || (f & VW_MARKED)) {
+				if (!(f & (VW_LINKED | VW_LOCKED))) {
+					rc = dkv_err(DAXKV_ECORRUPT, "skiplist damaged: node %llu "
+						     "was never linked",
+						     (unsigned long long)dkv_off(db, n));
+					break;
+				}
+				rc = retry_damaged(&last_gone, vw_gone(db, n, false) ? n : NULL);
+				if (rc)
+					break;
 				relax(&spins); /* being inserted or removed: wait */
 				continue;
 			}
 			node_lock(db, n);
 			if (vw_flags(db, n) & VW_MARKED) {
 				node_unlock(n);
+				rc = retry_damaged(&last_gone, n); /* we held its lock: gone */
+				if (rc)
+					break;
 				continue;
 			}
 			rc = update_locked(db, lane, op, n);
@@ -564,9 +665,13 @@ int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
 			if (rc)
 				break;
 		}
-		rc = insert_new(db, lane, op, preds, succs, noff, level);
-		if (rc == SL_RETRY)
+		rc = insert_new(db, lane, op, preds, succs, noff, level, &gone);
+		if (rc == SL_RETRY) {
+			rc = retry_damaged(&last_gone, gone);
+			if (rc)
+				break;
 			continue;
+		}
 		if (rc == 0)
 			noff = 0; /* consumed */
 		break;
@@ -574,6 +679,8 @@ int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
 	if (noff)
 		na_unreserve(db, noff, level);
 	epoch_unpin();
+	if (DKV_UNLIKELY(rc == DAXKV_ECORRUPT))
+		dkv_break(db); /* the index a writer walks is damaged */
 	return rc;
 }
 
@@ -602,10 +709,12 @@ int sl_purge(struct daxkv *db, unsigned lane, uint64_t off)
 	uint64_t sz = (uint64_t)n->rsize8 << 3;
 	seg_live_add(db, loc & ~LOC_TOMB, -(int64_t)sz); /* before the unlink: see update */
 	atomic_fetch_or(vwp(n), VW_MARKED);
-	unlink_marked(db, lane, n, loc);
+	rc = unlink_marked(db, lane, n, loc, false);
 	node_unlock(n);
 out:
 	epoch_unpin();
+	if (DKV_UNLIKELY(rc == DAXKV_ECORRUPT))
+		dkv_break(db);
 	return rc;
 }
 
@@ -629,13 +738,14 @@ bool sl_repoint(struct daxkv *db, struct sl_node *n, uint64_t old, uint64_t new_
 
 /* ---- recovery ---- */
 
-void sl_settle(struct daxkv *db, unsigned lane, uint64_t off, bool was_alloc)
+int sl_settle(struct daxkv *db, unsigned lane, uint64_t off, bool was_alloc)
 {
 	if (!sl_node_sane(db, off))
-		return; /* never initialised durably, so never linked nor committed */
+		return 0; /* never initialised durably, so never linked nor committed */
 	struct sl_node *n = dkv_ptr(db, off);
 	struct sl_node *preds[DKV_MAX_LEVEL], *succs[DKV_MAX_LEVEL];
-	find_full(db, sl_node_key(db, n), preds, succs);
+	if (find_full(db, sl_node_key(db, n), preds, succs, true) == SL_DAMAGED)
+		return DAXKV_ECORRUPT; /* decided from level 0 by dkv_reindex instead */
 	bool linked = succs[0] == n;
 	na_set(db, off, n->level, linked);
 	if (linked) {
@@ -644,16 +754,17 @@ void sl_settle(struct daxkv *db, unsigned lane, uint64_t off, bool was_alloc)
 			 * (no snapshot survives a restart), or the node would linger. */
 			node_lock(db, n);
 			atomic_fetch_or(vwp(n), VW_MARKED);
-			unlink_marked(db, lane, n, sl_loc(n));
+			int rc = unlink_marked(db, lane, n, sl_loc(n), true);
 			node_unlock(n);
+			return rc;
 		}
-		return;
+		return 0;
 	}
 	/* An unlink (or a link) in flight left upper-level pointers to n. */
 	for (unsigned l = 1; l < n->level; l++)
 		if (succs[l] == n)
 			set_next(preds[l], l, nxt(n, l));
-	(void)was_alloc;
+	return 0;
 }
 
 /* ---- invariant checker ---- */

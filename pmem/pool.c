@@ -90,8 +90,10 @@ int pool_create(const char *path, uint64_t size, struct pool *p)
 		goto out;
 	}
 	rc = map_fd(fd, size, 0, 0, path, p);
-	if (!rc) /* fault every page in now, not on the first puts */
+	if (!rc) { /* fault every page in now, not on the first puts */
 		(void)madvise(p->base, size, MADV_POPULATE_WRITE);
+		p->hdr = (const struct pool_hdr *)p->base;
+	}
 out:
 	if (rc) {
 		close(fd);
@@ -130,6 +132,46 @@ static bool all_zero(const void *p, size_t n)
 	return true;
 }
 
+static struct pool_hdr *backup_of(const struct pool *p)
+{
+	return (struct pool_hdr *)(p->base + POOL_HDR_BACKUP_OFF);
+}
+
+/* Chooses the header to trust (pool.h): the primary when sound, else a sound
+ * backup; keeps the two copies equal on a read-write open. */
+static int pick_hdr(struct pool *p, const char *path, uint64_t file_size)
+{
+	struct pool_hdr *prim = (struct pool_hdr *)p->base, *bak = backup_of(p);
+	int rc = pool_hdr_check(prim, file_size);
+	if (rc == 0) {
+		p->hdr = prim;
+		if (!p->read_only && memcmp(bak, prim, sizeof(*prim)) != 0) {
+			memcpy(bak, prim, sizeof(*prim)); /* a pool from before the backup */
+			pm_persist(bak, sizeof(*bak));
+		}
+		return 0;
+	}
+	bool zero = all_zero(prim, sizeof(*prim));
+	/* Only damage falls back: a sound header of another version (or whose
+	 * geometry does not fit the file) is no reason to read the copy. */
+	bool damaged = zero || memcmp(prim->magic, POOL_MAGIC, 8) != 0 ||
+		       dkv_crc(0, prim, offsetof(struct pool_hdr, crc)) != prim->crc;
+	if (damaged && pool_hdr_check(bak, file_size) == 0) {
+		dkv_clear_err();
+		p->hdr = bak;
+		if (!p->read_only) {
+			memcpy(prim, bak, sizeof(*prim));
+			pm_persist(prim, sizeof(*prim));
+			p->hdr = prim;
+			p->hdr_restored = 1;
+		}
+		return 0;
+	}
+	if (zero)
+		return dkv_err(DAXKV_ENOSTORE, "%s: pool creation never finished", path);
+	return pool_hdr_check(prim, file_size); /* the primary's own verdict */
+}
+
 int pool_open(const char *path, int read_only, int allow_nonpmem, struct pool *p)
 {
 	struct stat st;
@@ -158,11 +200,7 @@ int pool_open(const char *path, int read_only, int allow_nonpmem, struct pool *p
 	if (rc)
 		goto out;
 	p->read_only = read_only;
-	if (all_zero(p->base, sizeof(struct pool_hdr))) {
-		rc = dkv_err(DAXKV_ENOSTORE, "%s: pool creation never finished", path);
-		goto out;
-	}
-	rc = pool_hdr_check((const struct pool_hdr *)p->base, (uint64_t)st.st_size);
+	rc = pick_hdr(p, path, (uint64_t)st.st_size);
 out:
 	if (rc) {
 		if (p->base)
@@ -182,6 +220,11 @@ void pool_hdr_seal(struct pool_hdr *h)
 	h->hdr_size = POOL_HDR_SIZE;
 	h->crc = dkv_crc(0, h, offsetof(struct pool_hdr, crc));
 	pm_persist(h, sizeof(*h));
+	/* The copy second: a crash between leaves a sound primary, and the next
+	 * read-write open adds the copy. */
+	struct pool_hdr *bak = (struct pool_hdr *)((char *)h + POOL_HDR_BACKUP_OFF);
+	memcpy(bak, h, sizeof(*h));
+	pm_persist(bak, sizeof(*bak));
 }
 
 void pool_close(struct pool *p)

@@ -1,6 +1,6 @@
 /*
  * test_pool.c -- the pool file (pmem/pool.c): create, header seal and check,
- * every way a header is refused (EVERSION), an interrupted create (ENOTFOUND,
+ * every way a header is refused (EVERSION), the backup header copy, an interrupted create (ENOTFOUND,
  * and daxkv_open's reformat of it), and the flock discipline: one read-write
  * opener, or any number of read-only ones (EBUSY otherwise).
  */
@@ -246,6 +246,15 @@ static void test_hdr_check(void)
 
 /* ---- bad headers on file: pool_open refuses them ----------------------------------- */
 
+/* Zeroes the backup header copy: the refusals below are those of a pool
+ * whose only header is the primary (test_backup_hdr covers the copy). */
+static void kill_backup(void)
+{
+	struct pool_hdr zero;
+	memset(&zero, 0, sizeof(zero));
+	CU_ASSERT_EQUAL_FATAL(file_pwrite(&zero, sizeof(zero), POOL_HDR_BACKUP_OFF), 0);
+}
+
 static void test_open_bad(void)
 {
 	fresh_path("pool-bad");
@@ -253,6 +262,7 @@ static void test_open_bad(void)
 	CU_ASSERT_EQUAL(try_open(0), 0);
 	struct pool_hdr good, h;
 	CU_ASSERT_EQUAL_FATAL(file_pread(&good, sizeof(good), 0), 0);
+	kill_backup();
 
 	/* bad magic */
 	h = good;
@@ -292,6 +302,7 @@ static void test_open_bad(void)
 	CU_ASSERT_EQUAL(try_open(0), 0);
 
 	/* an all-zero header: an interrupted create */
+	kill_backup(); /* the read-write opens above restored it */
 	struct pool_hdr zero;
 	memset(&zero, 0, sizeof(zero));
 	CU_ASSERT_EQUAL_FATAL(file_pwrite(&zero, sizeof(zero), 0), 0);
@@ -340,6 +351,102 @@ static void test_open_bad(void)
 	CU_ASSERT_EQUAL(mkdir(g_path, 0700), 0);
 	CU_ASSERT_NOT_EQUAL(try_open(1), 0);
 	rmdir(g_path);
+}
+
+/* ---- the backup header copy ------------------------------------------------------ */
+
+static int backup_is(const struct pool_hdr *want)
+{
+	struct pool_hdr b;
+	return file_pread(&b, sizeof(b), POOL_HDR_BACKUP_OFF) == 0 &&
+	       memcmp(&b, want, sizeof(b)) == 0;
+}
+
+static void test_backup_hdr(void)
+{
+	fresh_path("pool-backup");
+	CU_ASSERT_EQUAL_FATAL(make_pool(PSIZE), 0);
+	struct pool_hdr good, h, zero;
+	memset(&zero, 0, sizeof(zero));
+	CU_ASSERT_EQUAL_FATAL(file_pread(&good, sizeof(good), 0), 0);
+	CU_ASSERT(backup_is(&good)); /* create wrote the copy */
+
+	/* one flipped byte of the primary: both opens work, through the copy;
+	 * read-only writes nothing, read-write restores the primary */
+	h = good;
+	((uint8_t *)&h.nsegs)[0] ^= 0x10;
+	CU_ASSERT_EQUAL_FATAL(file_pwrite(&h, sizeof(h), 0), 0);
+	struct pool p;
+	CU_ASSERT_EQUAL_FATAL(pool_open(g_path, 1, 0, &p), 0);
+	CU_ASSERT_EQUAL(p.hdr->nsegs, good.nsegs);
+	CU_ASSERT_EQUAL(p.hdr_restored, 0);
+	pool_close(&p);
+	struct pool_hdr cur;
+	CU_ASSERT_EQUAL(file_pread(&cur, sizeof(cur), 0), 0);
+	CU_ASSERT_EQUAL(memcmp(&cur, &h, sizeof(h)), 0);
+	CU_ASSERT_EQUAL_FATAL(pool_open(g_path, 0, 0, &p), 0);
+	CU_ASSERT_EQUAL(p.hdr_restored, 1);
+	CU_ASSERT_EQUAL(pool_hdr_check(p.hdr, PSIZE), 0);
+	pool_close(&p);
+	CU_ASSERT_EQUAL(file_pread(&cur, sizeof(cur), 0), 0);
+	CU_ASSERT_EQUAL(memcmp(&cur, &good, sizeof(good)), 0);
+
+	/* both copies damaged: ECORRUPT */
+	CU_ASSERT_EQUAL_FATAL(file_pwrite(&h, sizeof(h), 0), 0);
+	CU_ASSERT_EQUAL_FATAL(file_pwrite(&h, sizeof(h), POOL_HDR_BACKUP_OFF), 0);
+	CU_ASSERT_EQUAL(try_open(0), DAXKV_ECORRUPT);
+	CU_ASSERT_EQUAL(try_open(1), DAXKV_ECORRUPT);
+
+	/* a zeroed primary with a sound copy is a damaged pool, not an
+	 * interrupted create: it opens */
+	CU_ASSERT_EQUAL_FATAL(file_pwrite(&good, sizeof(good), POOL_HDR_BACKUP_OFF), 0);
+	CU_ASSERT_EQUAL_FATAL(file_pwrite(&zero, sizeof(zero), 0), 0);
+	CU_ASSERT_EQUAL(try_open(1), 0);
+	CU_ASSERT_EQUAL(try_open(0), 0);
+	CU_ASSERT_EQUAL(file_pread(&cur, sizeof(cur), 0), 0);
+	CU_ASSERT_EQUAL(memcmp(&cur, &good, sizeof(good)), 0);
+
+	/* a pool from before the copy (zero there): the first read-write open
+	 * adds it, a read-only one does not */
+	CU_ASSERT_EQUAL_FATAL(file_pwrite(&zero, sizeof(zero), POOL_HDR_BACKUP_OFF), 0);
+	CU_ASSERT_EQUAL(try_open(1), 0);
+	CU_ASSERT(backup_is(&zero));
+	CU_ASSERT_EQUAL(try_open(0), 0);
+	CU_ASSERT(backup_is(&good));
+
+	/* a sound primary of another version does not fall back to the copy */
+	h = good;
+	h.version = POOL_FORMAT_VERSION + 1;
+	recrc(&h);
+	CU_ASSERT_EQUAL_FATAL(file_pwrite(&h, sizeof(h), 0), 0);
+	CU_ASSERT_EQUAL(try_open(0), DAXKV_EVERSION);
+	dkvt_remove(g_path);
+
+	/* through the API: a store whose primary header lost a byte keeps its data */
+	fresh_path("pool-backup-db");
+	daxkv_options oc = dkvt_opts(16 * DKVT_MIB, DKVT_MIB, 1, 0);
+	daxkv *db = NULL;
+	CU_ASSERT_EQUAL_FATAL(daxkv_open(g_path, &oc, &db), DAXKV_OK);
+	CU_ASSERT_EQUAL(daxkv_put(db, "k", 1, "v1", 2), DAXKV_OK);
+	CU_ASSERT_EQUAL(daxkv_close(db), DAXKV_OK);
+	CU_ASSERT_EQUAL_FATAL(file_pread(&good, sizeof(good), 0), 0);
+	uint8_t bad = good.magic[3] ^ 0x20;
+	CU_ASSERT_EQUAL_FATAL(file_pwrite(&bad, 1, 3), 0);
+	daxkv_options ro = dkvt_opts(0, 0, 0, 1);
+	char buf[8];
+	size_t vl = 0;
+	CU_ASSERT_EQUAL_FATAL(daxkv_open(g_path, &ro, &db), DAXKV_OK);
+	CU_ASSERT_EQUAL(daxkv_get(db, "k", 1, buf, sizeof(buf), &vl), DAXKV_OK);
+	CU_ASSERT(vl == 2 && memcmp(buf, "v1", 2) == 0);
+	CU_ASSERT_EQUAL(daxkv_close(db), DAXKV_OK);
+	daxkv_options rw = dkvt_opts(0, 0, 0, 0);
+	CU_ASSERT_EQUAL_FATAL(daxkv_open(g_path, &rw, &db), DAXKV_OK);
+	CU_ASSERT_EQUAL(daxkv_get(db, "k", 1, buf, sizeof(buf), &vl), DAXKV_OK);
+	CU_ASSERT_EQUAL(daxkv_put(db, "k2", 2, "v2", 2), DAXKV_OK);
+	CU_ASSERT_EQUAL(daxkv_close(db), DAXKV_OK);
+	CU_ASSERT_EQUAL(file_pread(&cur, sizeof(cur), 0), 0);
+	CU_ASSERT_EQUAL(memcmp(&cur, &good, sizeof(good)), 0);
+	dkvt_remove(g_path);
 }
 
 /* ---- locks --------------------------------------------------------------------------- */
@@ -425,10 +532,12 @@ static void test_reformat(void)
 	struct pool_hdr before;
 	CU_ASSERT_EQUAL_FATAL(file_pread(&before, sizeof(before), 0), 0);
 
-	/* zero the header: an interrupted create */
+	/* zero the header and its copy: an interrupted create (a zeroed primary
+	 * alone is damage the copy covers: test_backup_hdr) */
 	struct pool_hdr zero;
 	memset(&zero, 0, sizeof(zero));
 	CU_ASSERT_EQUAL_FATAL(file_pwrite(&zero, sizeof(zero), 0), 0);
+	CU_ASSERT_EQUAL_FATAL(file_pwrite(&zero, sizeof(zero), POOL_HDR_BACKUP_OFF), 0);
 	db = NULL;
 	CU_ASSERT_EQUAL(daxkv_open(g_path, &on, &db), DAXKV_ENOSTORE); /* not without create */
 	CU_ASSERT_PTR_NULL(db);
@@ -458,11 +567,13 @@ static void test_reformat(void)
 	CU_ASSERT_EQUAL(vl, 1);
 	CU_ASSERT_EQUAL(daxkv_close(db), DAXKV_OK);
 
-	/* a damaged (not zero) header is never reformatted: create answers EVERSION */
+	/* a damaged (not zero) header is never reformatted: create answers
+	 * ECORRUPT (both copies damaged) */
 	struct pool_hdr h;
 	CU_ASSERT_EQUAL_FATAL(file_pread(&h, sizeof(h), 0), 0);
 	h.crc ^= 1;
 	CU_ASSERT_EQUAL_FATAL(file_pwrite(&h, sizeof(h), 0), 0);
+	CU_ASSERT_EQUAL_FATAL(file_pwrite(&h, sizeof(h), POOL_HDR_BACKUP_OFF), 0);
 	db = NULL;
 	CU_ASSERT_EQUAL(daxkv_open(g_path, &oc, &db), DAXKV_ECORRUPT);
 	CU_ASSERT_PTR_NULL(db);
@@ -491,6 +602,7 @@ static const struct dkvt_test tests[] = {
 	{ "create_seal", test_create_seal },
 	{ "hdr_check", test_hdr_check },
 	{ "open_bad", test_open_bad },
+	{ "backup_hdr", test_backup_hdr },
 	{ "locks", test_locks },
 	{ "reformat", test_reformat },
 	{ NULL, NULL },
