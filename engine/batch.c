@@ -206,8 +206,9 @@ static int phase_a(struct daxkv *db, unsigned lane, const daxkv_batch *b, size_t
 	rc = seg_reserve(db, lane, total, SEG_USE_PUT, &off, &gen);
 	if (rc) {
 		if (rc == DAXKV_ETOOBIG)
-			dkv_err(rc, "batch of %llu bytes exceeds one segment",
-				(unsigned long long)total);
+			dkv_err(rc, "batch of %llu bytes of records exceeds the largest this "
+				"store takes in one segment, %llu", (unsigned long long)total,
+				(unsigned long long)seg_max_record(db));
 		release_nodes(db, p, k);
 		return rc;
 	}

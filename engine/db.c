@@ -163,8 +163,11 @@ static int check_write(daxkv *db, const void *key, size_t klen, const void *val,
 	if (rc)
 		return rc;
 	if (rec_size(klen, vlen) > seg_max_record(db))
-		return dkv_err(DAXKV_ETOOBIG, "record of %zu bytes exceeds this store's segment "
-			       "size (%llu)", klen + vlen, (unsigned long long)db->seg_size);
+		return dkv_err(DAXKV_ETOOBIG, "record of %llu bytes (48 B header + key + value) "
+			       "exceeds the largest this store takes, %llu (segment size %llu)",
+			       (unsigned long long)rec_size(klen, vlen),
+			       (unsigned long long)seg_max_record(db),
+			       (unsigned long long)db->seg_size);
 	if (db->read_only)
 		return dkv_err(DAXKV_EREADONLY, "store is read-only");
 	if (atomic_load(&db->broken))

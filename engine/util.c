@@ -43,7 +43,7 @@ DAXKV_API void daxkv_options_init_sized(daxkv_options *opt, size_t size)
 	d.gc_ratio = 0.5;
 	d.gc_background = 1;
 	size_t n = size < sizeof(d) ? size : sizeof(d);
-	d.size = (uint32_t)n;
+	d.size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size; /* what the caller has */
 	memcpy(opt, &d, n);
 	if (size > n) /* fields of a newer header: 0 is each one's default */
 		memset((char *)opt + n, 0, size - n);

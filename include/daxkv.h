@@ -82,11 +82,11 @@ typedef struct daxkv_batch daxkv_batch; /* one thread at a time */
  * written whole into one log segment, and a batch's records go into one
  * segment together, so the real limit of a store is its segment size:
  *   one record  = 48 B header + key + value, rounded up to 8 B,
- *                 <= segment_size - 4 KiB (the segment header);
+ *                 <= segment_size - 256 B (the segment header);
  *   one batch   = the sum of its records (the last one per key), same bound.
  * A write past either answers DAXKV_ETOOBIG with the numbers in daxkv_errmsg();
- * daxkv_stats reports both bounds (record_max_bytes), and `daxkv info` shows
- * them.  The defaults give 1 MiB segments to a 32 MiB pool, 32 MiB segments
+ * daxkv_stats reports the bound (record_max_bytes), and `daxkv info` shows
+ * it with the largest key and value it allows.  The defaults give 1 MiB segments to a 32 MiB pool, 32 MiB segments
  * to a 1 GiB one. */
 #define DAXKV_KEY_MAX (64u * 1024)           /* bytes */
 #define DAXKV_VALUE_MAX (64u * 1024 * 1024)  /* bytes; a store whose segments are too

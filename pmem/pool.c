@@ -35,6 +35,8 @@ static int os_err(int e, const char *what, const char *path)
 			       what, path, strerror(e));
 	case ENOMEM:
 		return dkv_err(DAXKV_ENOMEM, "%s %s: %s", what, path, strerror(e));
+	case EISDIR:
+		return dkv_err(DAXKV_ENOTPOOL, "%s is not a daxkv pool (a directory)", path);
 	default:
 		return dkv_err(DAXKV_EIO, "%s %s: %s", what, path, strerror(e));
 	}

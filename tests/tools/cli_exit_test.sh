@@ -160,8 +160,12 @@ expect 4 "$DAXKV" create "$S"
 one_line create "$S" exists
 
 # ---- 1: damaged: a pool header that fails its checksum, a damaged record ----
+# The header has a backup copy at 2048: one damaged copy still opens (read-only
+# commands write nothing), both damaged is a damaged pool.
 cp "$S" "$T/badhdr"
 printf 'Z' | dd of="$T/badhdr" bs=1 seek=12 conv=notrunc 2>/dev/null # the version field
+expect 0 "$DAXKV" get "$T/badhdr" alpha
+printf 'Z' | dd of="$T/badhdr" bs=1 seek=$((2048 + 12)) conv=notrunc 2>/dev/null
 for c in info check get; do
 	if [ "$c" = get ]; then expect 1 "$DAXKV" get "$T/badhdr" alpha; else expect 1 "$DAXKV" "$c" "$T/badhdr"; fi
 	one_line "$c" "$T/badhdr" damaged
