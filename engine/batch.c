@@ -281,7 +281,7 @@ unlock:
 	if (rc == DAXKV_ENOSPC) {
 		if (!deadline)
 			deadline = dkv_now_ns() + DKV_SPACE_WAIT_NS;
-		if (gc_wait_space(db, SEG_USE_PUT, deadline))
+		if (seg_wait_space(db, SEG_USE_PUT, deadline))
 			goto again;
 	}
 out:

@@ -1,10 +1,9 @@
 /*
- * db.c -- daxkv_open/close/put/get/delete/stats: the write and read paths,
- * top to bottom, plus the lanes, the sequence lease and the snapshot registry.
+ * db.c -- daxkv_open/close/put/get/delete: the write and read paths, top to
+ * bottom (put: db.c -> skiplist_write.c -> record.c / segment.c -> pmem/), and
+ * the creation, attach and clean close of a pool.
  *
  * Durability invariants:
- *  PERSIST(D1): every seq handed out is below sb->seq_lease, which is made
- *               durable before the seq is used (a restart continues above it).
  *  PERSIST(D2): sb->clean is cleared (durably) at open before anything else is
  *               written, and set only after close made every DRAM summary
  *               (tails, live bytes, key count) durable.
@@ -17,143 +16,7 @@
 
 #include "engine/internal.h"
 
-#define SEQ_LEASE_STEP (1ull << 20)
 #define DEFAULT_POOL (1ull << 30)
-
-/* ---- lanes ---- */
-
-static _Atomic unsigned g_thread_ids;
-static __thread unsigned tl_thread_id = UINT_MAX;
-
-unsigned dkv_lane_enter(struct daxkv *db)
-{
-	if (DKV_UNLIKELY(tl_thread_id == UINT_MAX))
-		tl_thread_id = atomic_fetch_add(&g_thread_ids, 1);
-	unsigned lane = tl_thread_id % db->nlanes;
-	pthread_mutex_lock(&db->lanes[lane].mu);
-	return lane;
-}
-
-void dkv_lane_exit(struct daxkv *db, unsigned lane)
-{
-	pthread_mutex_unlock(&db->lanes[lane].mu);
-}
-
-void dkv_lanes_lock_all(struct daxkv *db)
-{
-	for (unsigned l = 0; l < db->nlanes; l++)
-		pthread_mutex_lock(&db->lanes[l].mu);
-	pthread_mutex_lock(&db->lanes[DKV_GC_LANE].mu);
-}
-
-void dkv_lanes_unlock_all(struct daxkv *db)
-{
-	pthread_mutex_unlock(&db->lanes[DKV_GC_LANE].mu);
-	for (unsigned l = db->nlanes; l-- > 0;)
-		pthread_mutex_unlock(&db->lanes[l].mu);
-}
-
-void dkv_slot_set(struct daxkv *db, unsigned lane, uint64_t op)
-{
-	struct lane_slot *s = db->lanes[lane].slot;
-	atomic_store_explicit((_Atomic uint64_t *)&s->op, op, memory_order_release);
-	pm_flush(&s->op, 8);
-}
-
-/* ---- sequence numbers ---- */
-
-static void lease_extend(struct daxkv *db, uint64_t upto)
-{
-	pthread_mutex_lock(&db->lease_mu);
-	if (atomic_load(&db->lease) <= upto) {
-		uint64_t l = upto + SEQ_LEASE_STEP;
-		db->sb->seq_lease = l;
-		pm_persist(&db->sb->seq_lease, 8); /* PERSIST(D1) */
-		atomic_store(&db->lease, l);
-	}
-	pthread_mutex_unlock(&db->lease_mu);
-}
-
-uint64_t dkv_next_seq(struct daxkv *db, uint64_t n)
-{
-	uint64_t s = atomic_fetch_add(&db->seq, n) + 1;
-	if (DKV_UNLIKELY(s + n > atomic_load_explicit(&db->lease, memory_order_acquire)))
-		lease_extend(db, s + n);
-	return s;
-}
-
-/* ---- snapshots and deferred purges ---- */
-
-bool dkv_snap_allows_unlink(struct daxkv *db, uint64_t seq)
-{
-	/* seq_cst: pairs with daxkv_iter_new's registration (iter.c). */
-	if (atomic_load(&db->snap_creating))
-		return false;
-	return atomic_load(&db->min_snap) >= seq;
-}
-
-void dkv_purge_later(struct daxkv *db, uint64_t node_off)
-{
-	pthread_mutex_lock(&db->purge_mu);
-	if (db->npurge == db->cap_purge) {
-		size_t cap = db->cap_purge ? db->cap_purge * 2 : 64;
-		uint64_t *p = realloc(db->purge, cap * sizeof(*p));
-		if (!p) { /* GC finds the tombstone later */
-			pthread_mutex_unlock(&db->purge_mu);
-			return;
-		}
-		db->purge = p;
-		db->cap_purge = cap;
-	}
-	db->purge[db->npurge++] = node_off;
-	pthread_mutex_unlock(&db->purge_mu);
-}
-
-void dkv_purge_run(struct daxkv *db, int lane)
-{
-	pthread_mutex_lock(&db->purge_mu);
-	uint64_t *list = db->purge;
-	size_t n = db->npurge;
-	db->purge = NULL;
-	db->npurge = db->cap_purge = 0;
-	pthread_mutex_unlock(&db->purge_mu);
-	if (!n) {
-		free(list);
-		return;
-	}
-	unsigned l = lane >= 0 ? (unsigned)lane : dkv_lane_enter(db);
-	if (lane >= 0)
-		pthread_mutex_lock(&db->lanes[l].mu);
-	for (size_t i = 0; i < n; i++)
-		if (sl_purge(db, l, list[i]) == DAXKV_EBUSY)
-			dkv_purge_later(db, list[i]);
-	dkv_lane_exit(db, l);
-	free(list);
-}
-
-/* ---- argument checks ---- */
-
-int dkv_check_key(const void *key, size_t klen)
-{
-	if (!key || klen == 0)
-		return dkv_err(DAXKV_EINVAL, "key is NULL or empty");
-	if (klen > DAXKV_KEY_MAX)
-		return dkv_err(DAXKV_ETOOBIG, "key of %zu bytes exceeds DAXKV_KEY_MAX (%u)", klen,
-			       DAXKV_KEY_MAX);
-	return 0;
-}
-
-int dkv_check_kv(const void *key, size_t klen, const void *val, size_t vlen)
-{
-	int rc = dkv_check_key(key, klen);
-	if (rc)
-		return rc;
-	if (!val && vlen)
-		return dkv_err(DAXKV_EINVAL, "value is NULL with length %zu", vlen);
-	if (vlen > DAXKV_VALUE_MAX)
-		return dkv_err(DAXKV_ETOOBIG, "value of %zu bytes exceeds DAXKV_VALUE_MAX", vlen);
-	return 0;
-}
 
 static int check_write(daxkv *db, const void *key, size_t klen, const void *val, size_t vlen)
 {
@@ -200,7 +63,7 @@ static int do_put(daxkv *db, const void *key, size_t klen, const void *val, size
 		 * pool of live data fails at once). */
 		if (!deadline)
 			deadline = dkv_now_ns() + DKV_SPACE_WAIT_NS;
-		if (!gc_wait_space(db, is_delete ? SEG_USE_DELETE : SEG_USE_PUT, deadline))
+		if (!seg_wait_space(db, is_delete ? SEG_USE_DELETE : SEG_USE_PUT, deadline))
 			return rc; /* errmsg: the refusal that counted */
 	}
 }
@@ -247,95 +110,6 @@ DAXKV_API int daxkv_get(daxkv *db, const void *key, size_t klen, void *buf, size
 out:
 	epoch_unpin();
 	return rc;
-}
-
-/* ---- stats ---- */
-
-int dkv_recount(struct daxkv *db)
-{
-	dkv_lanes_lock_all(db);
-	epoch_pin();
-	for (uint32_t i = 0; i < db->nsegs; i++)
-		atomic_store(&db->segs[i].live, 0);
-	int64_t keys = 0;
-	/* Damaged media: sl_next0 stops at a wild pointer, the budget (more nodes
-	 * than the pool holds) at a loop, and a wild location is not counted. */
-	uint64_t budget = db->pool.size / DKV_LINE;
-	for (struct sl_node *n = sl_next0(db, db->head); n && budget;
-	     n = sl_next0(db, n), budget--) {
-		uint64_t loc = sl_loc(n);
-		if (!rec_off_ok(db, loc & ~LOC_TOMB))
-			continue;
-		const struct rec_hdr *h = rec_at(db, loc & ~LOC_TOMB);
-		uint64_t sz = rec_size(h->klen, h->vlen);
-		if (!db->read_only) /* a read-only mapping cannot be written */
-			n->rsize8 = (uint32_t)(sz >> 3);
-		seg_live_add(db, loc & ~LOC_TOMB, (int64_t)sz);
-		keys += !(loc & LOC_TOMB);
-		/* A tombstone whose purge the crash forgot (the list is DRAM):
-		 * queue it again; sl_purge still asks the snapshots. */
-		if ((loc & LOC_TOMB) && !db->read_only) /* sl_purge vets the offset */
-			dkv_purge_later(db, dkv_off(db, n));
-	}
-	for (unsigned l = 0; l < DKV_LANES; l++)
-		atomic_store(&db->lanes[l].keys, l == 0 ? keys : 0);
-	atomic_store(&db->needs_recount, 0);
-	epoch_unpin();
-	dkv_lanes_unlock_all(db);
-	return 0;
-}
-
-static void stats_fill(daxkv *db, daxkv_stats *st)
-{
-	if (atomic_load(&db->needs_recount))
-		dkv_recount(db);
-	memset(st, 0, sizeof(*st));
-	int64_t keys = 0;
-	for (unsigned l = 0; l < DKV_LANES; l++)
-		keys += atomic_load(&db->lanes[l].keys);
-	st->keys = keys > 0 ? (uint64_t)keys : 0;
-	for (uint32_t i = 0; i < db->nsegs; i++) {
-		struct dkv_seg *s = &db->segs[i];
-		uint32_t state = atomic_load(&s->state);
-		if (state == SEG_FREE || state == SEG_NODE)
-			continue;
-		int64_t live = atomic_load(&s->live);
-		uint64_t used = atomic_load(&s->tail) - SEG_DATA_OFF;
-		st->live_bytes += live > 0 ? (uint64_t)live : 0;
-		st->dead_bytes += used - (live > 0 ? (uint64_t)live : 0);
-	}
-	/* Free = reusable now: a segment GC freed stays out of the count until
-	 * no reader, iterator or snapshot can still see it. */
-	st->segments_free = seg_free_count(db);
-	st->segments_used = db->nsegs - st->segments_free;
-	st->capacity_bytes = (uint64_t)db->nsegs * seg_max_record(db);
-	st->gc_runs = atomic_load(&db->gc_runs);
-	st->gc_bytes_moved = atomic_load(&db->gc_bytes_moved);
-	st->backend = DAXKV_BACKEND_DAX;
-	st->segment_size = db->seg_size;
-	st->bytes_written = db->written_base;
-	for (unsigned l = 0; l < DKV_LANES; l++)
-		st->bytes_written += atomic_load_explicit(&db->lanes[l].written,
-							  memory_order_relaxed);
-	st->gc_passes = atomic_load(&db->gc_passes);
-	st->record_max_bytes = seg_max_record(db);
-	st->pool_bytes = db->pool.size;
-}
-
-DAXKV_API int daxkv_stats_get_sized(daxkv *db, daxkv_stats *st, size_t size)
-{
-	if (!db || !st)
-		return dkv_err(DAXKV_EINVAL, "db or st is NULL");
-	daxkv_stats full;
-	stats_fill(db, &full);
-	return dkv_stats_copy_out(&full, st, size);
-}
-
-DAXKV_API int(daxkv_stats_get)(daxkv *db, daxkv_stats *st)
-{
-	if (!db || !st)
-		return dkv_err(DAXKV_EINVAL, "db or st is NULL");
-	return daxkv_stats_get_sized(db, st, dkv_stats_size(st));
 }
 
 /* ---- open / create / close ---- */
@@ -419,7 +193,7 @@ static int attach(struct daxkv *db)
 	atomic_store(&db->seq, db->sb->seq_lease);
 	atomic_store(&db->lease, db->sb->seq_lease);
 	if (!db->read_only)
-		lease_extend(db, db->sb->seq_lease);
+		dkv_lease_extend(db, db->sb->seq_lease);
 	for (unsigned l = 0; l < DKV_LANES; l++)
 		db->lanes[l].slot =
 			(struct lane_slot *)(db->base + DKV_LANES_OFF) + l;

@@ -13,7 +13,8 @@
  * crc is CRC32C (ISA-L crc32_iscsi) chained over every byte from the start of
  * the header to the end of the entry count, starting from 0xFFFFFFFF.
  * Entries come in key order (memcmp, shorter prefix first); readers do not
- * rely on it.  Not installed; the CLI and the tests use it.
+ * rely on it.  Not installed.  The writer is here (the library writes
+ * streams: daxkv_backup); the reader is tools/lib/dump_read.h.
  */
 #ifndef DAXKV_DUMP_H
 #define DAXKV_DUMP_H
@@ -52,31 +53,5 @@ int dump_w_end(struct dump_w *w);
 /* begin + every live key/value of a snapshot of db + end.  ECORRUPT when a
  * record fails its CRC; otherwise what flush() answers. */
 int dump_w_db(struct dump_w *w, daxkv *db);
-
-/* Reader over a file descriptor (a pipe is fine). */
-struct dump_r {
-	int fd;
-	char *buf;
-	size_t pos, len, cap;
-	uint32_t crc;        /* over the bytes consumed so far */
-	uint64_t offset;     /* stream bytes consumed */
-	uint64_t entries;
-	uint64_t data_bytes; /* sum of klen + vlen */
-	uint32_t max_klen, max_vlen;
-	uint32_t version, flags;
-	char *kv;            /* key + value of the current entry */
-	size_t kv_cap;
-	int done;
-};
-
-/* Reads and checks the header.  OK, ECORRUPT (not a dump stream, or
- * truncated), EVERSION (a newer stream version), EIO, ENOMEM. */
-int dump_r_open(struct dump_r *r, int fd);
-/* The next entry: 1, with *key and *val valid until the next call; 0 at the end,
- * the trailer checked (count and CRC); or ECORRUPT (truncated, damaged, bad
- * CRC: errmsg says at which byte), EIO, ENOMEM. */
-int dump_r_next(struct dump_r *r, const void **key, uint32_t *klen, const void **val,
-		uint32_t *vlen);
-void dump_r_close(struct dump_r *r);
 
 #endif

@@ -63,7 +63,6 @@
 #define GC_GROUP 64
 #define GC_POLL_NS (20ull * 1000 * 1000)    /* background wake-up period */
 #define GC_NAP_MAX_NS (10ull * 1000 * 1000) /* longest rate-limit sleep */
-#define GC_SPACE_POLL_NS (1000ull * 1000) /* a waiting writer looks at pending frees */
 #define GC_CB_MIN_DEAD 0.0625 /* cost-benefit: not worth copying 15/16 to free 1/16 */
 
 enum gc_mode { GC_DEMAND, GC_BACKGROUND };
@@ -88,15 +87,6 @@ struct cand {
 };
 
 /* ---- policy ---- */
-
-/* Free segments under which the background thread starts (cost-benefit),
- * about an eighth of the pool and a few more than the reserves in small
- * pools; it stops at one and a half times as many. */
-uint32_t gc_free_target(const struct daxkv *db)
-{
-	uint32_t t = db->nsegs / 8, kept = db->reserve + db->reserve_del;
-	return t < kept + 3 ? kept + 3 : t;
-}
 
 /* Writers are (about to be) refused space: no rate limit. */
 static bool gc_urgent(struct daxkv *db)
@@ -296,7 +286,7 @@ static int gc_victims(struct daxkv *db, enum gc_mode mode, const struct cand *c,
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (lazy && c[i].score != DBL_MAX &&
-		    seg_free_count(db) > gc_free_target(db) + gc_free_target(db) / 2)
+		    seg_free_count(db) > seg_free_target(db) + seg_free_target(db) / 2)
 			break; /* enough: the rest dies further first */
 		int r = gc_segment(g, c[i].id);
 		/* Freed victims become reusable once no reader holds them: the
@@ -336,7 +326,7 @@ static int gc_pass(struct daxkv *db, enum gc_mode mode)
 		rc = dkv_err(DAXKV_ENOMEM, "out of memory");
 		goto out;
 	}
-	size_t n = pick(db, mode, seg_free_count(db) < gc_free_target(db), c);
+	size_t n = pick(db, mode, seg_free_count(db) < seg_free_target(db), c);
 	if (n || mode == GC_DEMAND) {
 		atomic_fetch_add(&db->gc_passes, 1);
 		rc = gc_victims(db, mode, c, n);
@@ -383,16 +373,6 @@ static void *gc_main(void *arg)
 	return NULL;
 }
 
-void gc_notify(struct daxkv *db)
-{
-	if (!db->gc_thread_on || atomic_load(&db->gc_running))
-		return;
-	pthread_mutex_lock(&db->gc_mu);
-	db->gc_kick = 1;
-	pthread_cond_signal(&db->gc_cv);
-	pthread_mutex_unlock(&db->gc_mu);
-}
-
 int gc_start(struct daxkv *db)
 {
 	atomic_store(&db->gc_stop, 0);
@@ -417,43 +397,3 @@ void gc_stop(struct daxkv *db)
 	db->gc_thread_on = false;
 }
 
-bool gc_wait_space(struct daxkv *db, enum seg_use use, uint64_t deadline_ns)
-{
-	bool gc = db->gc_thread_on && !atomic_load(&db->gc_stop);
-	uint64_t want = 0; /* the pass that must end before GC counts as stuck */
-	atomic_fetch_add(&db->gc_waiters, 1);
-	pthread_mutex_lock(&db->gc_mu);
-	for (;;) {
-		/* Victims GC freed while this writer was pinned wait for a reclaim;
-		 * the writer, unpinned now, may run it rather than wait for GC's. */
-		pthread_mutex_unlock(&db->gc_mu);
-		epoch_reclaim(db);
-		pthread_mutex_lock(&db->gc_mu);
-		if (seg_room(db, use))
-			break;
-		bool pending = atomic_load(&db->npending) > 0;
-		uint64_t now = dkv_now_ns();
-		if (now >= deadline_ns || atomic_load(&db->gc_stop))
-			break;
-		if (gc && !want) {
-			/* A pass that starts after this request (one running now
-			 * may have picked its victims before our need). */
-			want = db->gc_ended + 1 + (uint64_t)atomic_load(&db->gc_running);
-			db->gc_kick = 1;
-			pthread_cond_broadcast(&db->gc_cv);
-		}
-		bool gc_left = gc && db->gc_ended < want;
-		if (!gc_left && !pending)
-			break; /* GC freed nothing and nothing comes back: full of live data */
-		/* Readers release segments without a signal: look again soon. */
-		uint64_t nap = pending ? GC_SPACE_POLL_NS : deadline_ns - now;
-		struct timespec ts;
-		deadline(&ts, nap < deadline_ns - now ? nap : deadline_ns - now);
-		pthread_cond_timedwait(&db->gc_done_cv, &db->gc_mu, &ts);
-		if (gc && db->gc_ended >= want && !seg_room(db, use))
-			want = 0; /* that pass is over: ask for another while frees are pending */
-	}
-	pthread_mutex_unlock(&db->gc_mu);
-	atomic_fetch_sub(&db->gc_waiters, 1);
-	return seg_room(db, use);
-}

@@ -3,8 +3,20 @@
  *
  * Ownership: struct daxkv owns the mapping (pool), the segment table, the
  * lanes (one per writer slot: an active log segment and an in-flight slot),
- * the node allocator and the retire list.  Modules call downwards only:
- * db.c -> record.c / segment.c / skiplist.c -> nodealloc.c -> pmem/.
+ * the node allocator and the retire list.
+ *
+ * Layers: a module calls only modules of lower layers (or of its own layer
+ * listed before it); scripts/check-layers.sh checks it over the symbol
+ * references of the library's objects, and docs/ARCHITECTURE.md walks it.
+ *   8  db.c                                   open/close, put/get/delete
+ *   7  recovery.c  backup.c  dump.c           after a crash; the backup stream
+ *   6  stats.c  gc.c  batch.c  iter.c          (gc uses stats' recount)
+ *   5  skiplist.c  skiplist_write.c           the index: search, then writers
+ *   4  nodealloc.c                            node slots in node segments
+ *   3  segment.c                              log/node segments, space, GC kick
+ *   2  lane.c  snapshot.c                     writer lanes and seqs; snapshots
+ *   1  status.c  record.c  epoch.c            codes; records; reclamation
+ *   0  pmem/ (persist, pool, util), io/       no keys, no engine
  */
 #ifndef DAXKV_INTERNAL_H
 #define DAXKV_INTERNAL_H
@@ -71,7 +83,7 @@ struct retired {
 	uint64_t arg;
 };
 
-struct dkv_snap; /* iter.c: a registered snapshot */
+struct dkv_snap; /* snapshot.c: a registered snapshot */
 
 struct daxkv {
 	struct pool pool;
@@ -198,6 +210,23 @@ void rec_copy(struct daxkv *db, uint64_t dst, uint64_t dst_gen, uint64_t src);
 /* Whether off is a plausible record offset of a log segment. */
 bool rec_off_ok(const struct daxkv *db, uint64_t off);
 
+int dkv_check_key(const void *key, size_t klen);
+/* Key and value arguments of a write: OK, EINVAL or ETOOBIG (with errmsg). */
+int dkv_check_kv(const void *key, size_t klen, const void *val, size_t vlen);
+
+/* ---- status.c ---- */
+/* Reads the caller's options (any sized layout) into a full struct with
+ * defaults for what it does not cover: 0 or EINVAL. */
+int dkv_options_read(const daxkv_options *opt, daxkv_options *out);
+/* Copies a full stats struct into the caller's of size bytes: 0 or EINVAL. */
+int dkv_stats_copy_out(const daxkv_stats *full, daxkv_stats *st, size_t size);
+/* The size the caller set in st (0 = the first sized layout). */
+size_t dkv_stats_size(const daxkv_stats *st);
+/* Damage in a structure writers walk: the handle refuses writes from now on
+ * (EREADONLY, with why = the thread's errmsg) and the pool is marked
+ * (sb->clean = DKV_SB_DAMAGED) so that the next read-write open checks it. */
+void dkv_break(struct daxkv *db);
+
 /* ---- epoch.c ---- */
 void epoch_pin(void);
 void epoch_unpin(void);
@@ -209,6 +238,31 @@ void epoch_retire(struct daxkv *db, void (*fn)(struct daxkv *, uint64_t), uint64
 size_t epoch_reclaim(struct daxkv *db);
 /* Runs every pending callback (close: no readers left). */
 void epoch_drain(struct daxkv *db);
+
+/* ---- lane.c ---- */
+unsigned dkv_lane_enter(struct daxkv *db);
+void dkv_lane_exit(struct daxkv *db, unsigned lane);
+void dkv_lanes_lock_all(struct daxkv *db);
+void dkv_lanes_unlock_all(struct daxkv *db);
+uint64_t dkv_next_seq(struct daxkv *db, uint64_t n);
+/* Makes the seq lease durable past upto (PERSIST(D1)). */
+void dkv_lease_extend(struct daxkv *db, uint64_t upto);
+void dkv_slot_set(struct daxkv *db, unsigned lane, uint64_t op);
+
+/* ---- snapshot.c ---- */
+struct dkv_snap {
+	uint64_t seq;
+	struct dkv_snap *prev, *next;
+};
+/* Registers snap at the current seq; unregister answers whether it was the last. */
+void snap_register(struct daxkv *db, struct dkv_snap *snap);
+bool snap_unregister(struct daxkv *db, struct dkv_snap *snap);
+/* Whether a delete/purge at seq may unlink its node now (no older snapshot). */
+bool dkv_snap_allows_unlink(struct daxkv *db, uint64_t seq);
+/* Queues a tombstoned node for a later purge (dkv_purge_run). */
+void dkv_purge_later(struct daxkv *db, uint64_t node_off);
+/* Takes the whole queue (*n entries; the caller frees it). */
+uint64_t *dkv_purge_take(struct daxkv *db, size_t *n);
 
 /* ---- segment.c ---- */
 /* Who asks for space, from the least to the most entitled: puts (and new
@@ -235,13 +289,25 @@ void seg_seal(struct daxkv *db, uint32_t id);
  * epoch grace period. */
 void seg_release(struct daxkv *db, uint32_t id);
 void seg_live_add(struct daxkv *db, uint64_t off, int64_t bytes);
+/* Free segments under which GC should run (cost-benefit), about an eighth of
+ * the pool; it stops at one and a half times as many. */
+uint32_t seg_free_target(const struct daxkv *db);
+/* Wakes the background GC thread now rather than at its next poll (cheap;
+ * called as segments are taken and free ones run low). */
+void seg_kick_gc(struct daxkv *db);
+/* A writer that got ENOSPC (holding no lane, not pinned) waits for space for
+ * use: kicks GC, and waits while a pass may still free some or segments freed
+ * already wait for readers (an open iterator) to let go -- until deadline_ns
+ * (dkv_now_ns clock).  true when there is room and the write is worth
+ * retrying; false at once when the pool is full of live data. */
+bool seg_wait_space(struct daxkv *db, enum seg_use use, uint64_t deadline_ns);
+/* How long a writer waits for space before it answers ENOSPC. */
+#define DKV_SPACE_WAIT_NS (2ull * 1000 * 1000 * 1000)
 uint32_t seg_free_count(struct daxkv *db);
 uint64_t seg_max_record(const struct daxkv *db);
 
 /* ---- nodealloc.c ---- */
 int na_init(struct daxkv *db);
-/* Zeroes a segment's node bitmap (flushed, no fence): before it becomes NODE. */
-void na_format(struct daxkv *db, uint32_t id);
 void na_fini(struct daxkv *db);
 /* Reserves slots for a node of level levels (DRAM only).  0 or ENOSPC. */
 int na_reserve(struct daxkv *db, unsigned level, uint64_t *off);
@@ -258,7 +324,7 @@ bool na_is_set(const struct daxkv *db, uint64_t off);
 bool na_off_ok(const struct daxkv *db, uint64_t off, unsigned level);
 uint64_t na_count(const struct daxkv *db);
 
-/* ---- skiplist.c ---- */
+/* ---- skiplist.c (search) and skiplist_write.c (writers) ---- */
 struct sl_key {
 	const uint8_t *k;
 	uint32_t len;
@@ -329,50 +395,16 @@ int sl_settle(struct daxkv *db, unsigned lane, uint64_t off, bool was_alloc);
 int sl_check(struct daxkv *db, char *msg, size_t cap, uint64_t *nodes, uint64_t *slots);
 /* Whether a node's content can be trusted as a node (bounds, level, record). */
 bool sl_node_sane(struct daxkv *db, uint64_t off);
-
-/* ---- db.c / lanes ---- */
-unsigned dkv_lane_enter(struct daxkv *db);
-void dkv_lane_exit(struct daxkv *db, unsigned lane);
-void dkv_lanes_lock_all(struct daxkv *db);
-void dkv_lanes_unlock_all(struct daxkv *db);
-uint64_t dkv_next_seq(struct daxkv *db, uint64_t n);
-void dkv_slot_set(struct daxkv *db, unsigned lane, uint64_t op);
-/* Whether a delete/purge at seq may unlink its node now (no older snapshot). */
-bool dkv_snap_allows_unlink(struct daxkv *db, uint64_t seq);
-void dkv_purge_later(struct daxkv *db, uint64_t node_off);
 /* Purges the deferred tombstones through lane (or the caller's own lane when
  * lane < 0). */
 void dkv_purge_run(struct daxkv *db, int lane);
-int dkv_check_key(const void *key, size_t klen);
-/* Key and value arguments of a write: OK, EINVAL or ETOOBIG (with errmsg). */
-int dkv_check_kv(const void *key, size_t klen, const void *val, size_t vlen);
-int dkv_recount(struct daxkv *db);
-/* Points db's layout fields (base, hdr, sb, head, geometry) into the mapped
- * pool of db->pool, whose header was validated. */
-void dkv_map_layout(struct daxkv *db);
-
-/* ---- util.c: sized public structs ---- */
-/* Reads the caller's options (any sized layout) into a full struct with
- * defaults for what it does not cover: 0 or EINVAL. */
-int dkv_options_read(const daxkv_options *opt, daxkv_options *out);
-/* Copies a full stats struct into the caller's of size bytes: 0 or EINVAL. */
-int dkv_stats_copy_out(const daxkv_stats *full, daxkv_stats *st, size_t size);
-/* The size the caller set in st (0 = the first sized layout). */
-size_t dkv_stats_size(const daxkv_stats *st);
 
 /* ---- batch.c ---- */
 void dkv_batch_redo(struct daxkv *db, unsigned lane, uint64_t off);
 
-/* ---- recovery.c ---- */
-int dkv_recover(struct daxkv *db);
-/* Damage in a structure writers walk: the handle refuses writes from now on
- * (EREADONLY, with why = the thread's errmsg) and the pool is marked
- * (sb->clean = DKV_SB_DAMAGED) so that the next read-write open checks it. */
-void dkv_break(struct daxkv *db);
-/* Open of a marked (or damaged) pool: checks level 0 whole and rebuilds the
- * upper levels, back links and node bitmaps from it; ECORRUPT (the pool stays
- * marked) when level 0 itself is damaged: `daxkv check --repair`. */
-int dkv_reindex(struct daxkv *db);
+/* ---- stats.c ---- */
+/* Recounts keys and live bytes from the index (writers paused). */
+int dkv_recount(struct daxkv *db);
 
 /* ---- gc.c ---- */
 #define DKV_GC_RATE_DEFAULT (256ull << 20) /* bytes/s copied while not urgent */
@@ -380,17 +412,18 @@ int dkv_gc_pass(struct daxkv *db);
 /* The background thread: start at open (when enabled), stop before close. */
 int gc_start(struct daxkv *db);
 void gc_stop(struct daxkv *db);
-/* A writer that got ENOSPC (holding no lane, not pinned) waits for space for
- * use: wakes GC, and waits while a pass may still free some or segments freed
- * already wait for readers (an open iterator) to let go -- until deadline_ns
- * (dkv_now_ns clock).  true when there is room and the write is worth
- * retrying; false at once when the pool is full of live data. */
-bool gc_wait_space(struct daxkv *db, enum seg_use use, uint64_t deadline_ns);
-/* How long a writer waits for space before it answers ENOSPC. */
-#define DKV_SPACE_WAIT_NS (2ull * 1000 * 1000 * 1000)
-/* Free segments under the background thread's target: wake it now rather
- * than at its next poll (cheap; called as segments are taken). */
-void gc_notify(struct daxkv *db);
-uint32_t gc_free_target(const struct daxkv *db);
+
+
+/* ---- recovery.c ---- */
+int dkv_recover(struct daxkv *db);
+/* Open of a marked (or damaged) pool: checks level 0 whole and rebuilds the
+ * upper levels, back links and node bitmaps from it; ECORRUPT (the pool stays
+ * marked) when level 0 itself is damaged: `daxkv check --repair`. */
+int dkv_reindex(struct daxkv *db);
+
+/* ---- db.c ---- */
+/* Points db's layout fields (base, hdr, sb, head, geometry) into the mapped
+ * pool of db->pool, whose header was validated. */
+void dkv_map_layout(struct daxkv *db);
 
 #endif

@@ -13,11 +13,6 @@
 
 #include "engine/internal.h"
 
-struct dkv_snap {
-	uint64_t seq;
-	struct dkv_snap *prev, *next;
-};
-
 struct daxkv_iter {
 	struct daxkv *db;
 	struct epoch_pin *pin;
@@ -28,15 +23,6 @@ struct daxkv_iter {
 	int status;
 };
 
-static void snap_min_update(struct daxkv *db)
-{
-	uint64_t m = UINT64_MAX;
-	for (struct dkv_snap *s = db->snaps; s; s = s->next)
-		if (s->seq < m)
-			m = s->seq;
-	atomic_store(&db->min_snap, m);
-}
-
 DAXKV_API int daxkv_iter_new(daxkv *db, daxkv_iter **out)
 {
 	if (!db || !out)
@@ -46,18 +32,7 @@ DAXKV_API int daxkv_iter_new(daxkv *db, daxkv_iter **out)
 		return dkv_err(DAXKV_ENOMEM, "out of memory");
 	it->db = db;
 	it->pin = epoch_pin_obj();
-	/* seq_cst handshake with dkv_snap_allows_unlink: a delete that does not
-	 * see us registering took its seq before our S was read. */
-	atomic_fetch_add(&db->snap_creating, 1);
-	pthread_mutex_lock(&db->snap_mu);
-	it->snap.seq = atomic_load(&db->seq);
-	it->snap.next = db->snaps;
-	if (db->snaps)
-		db->snaps->prev = &it->snap;
-	db->snaps = &it->snap;
-	snap_min_update(db);
-	pthread_mutex_unlock(&db->snap_mu);
-	atomic_fetch_sub(&db->snap_creating, 1);
+	snap_register(db, &it->snap);
 	*out = it;
 	return 0;
 }
@@ -67,16 +42,7 @@ DAXKV_API void daxkv_iter_free(daxkv_iter *it)
 	if (!it)
 		return;
 	struct daxkv *db = it->db;
-	pthread_mutex_lock(&db->snap_mu);
-	if (it->snap.prev)
-		it->snap.prev->next = it->snap.next;
-	else
-		db->snaps = it->snap.next;
-	if (it->snap.next)
-		it->snap.next->prev = it->snap.prev;
-	snap_min_update(db);
-	bool last = db->snaps == NULL;
-	pthread_mutex_unlock(&db->snap_mu);
+	bool last = snap_unregister(db, &it->snap);
 	epoch_unpin_obj(it->pin);
 	free(it);
 	if (last && !db->read_only) {

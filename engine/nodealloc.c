@@ -25,15 +25,6 @@ static _Atomic uint64_t *na_bitmap(const struct daxkv *db, uint32_t id)
 	return (_Atomic uint64_t *)((char *)dkv_seg_hdr(db, id) + NA_BITMAP_OFF);
 }
 
-void na_format(struct daxkv *db, uint32_t id)
-{
-	/* The whole metadata area after the segment header: the bitmap and the
-	 * gap before it, so no stale byte of the segment's last use remains. */
-	char *from = (char *)dkv_seg_hdr(db, id) + sizeof(struct seg_hdr);
-	char *to = (char *)na_bitmap(db, id) + (db->seg_size / DKV_LINE + 7) / 8;
-	pm_set_nodrain(from, 0, (size_t)(to - from));
-}
-
 static int na_add_seg(struct daxkv *db, uint32_t id)
 {
 	struct dkv_seg *s = &db->segs[id];

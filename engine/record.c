@@ -104,3 +104,27 @@ void rec_copy(struct daxkv *db, uint64_t dst, uint64_t dst_gen, uint64_t src)
 	};
 	rec_write(db, dst, dst_gen, &r);
 }
+
+/* ---- argument checks: the keys and values a record can hold ---- */
+
+int dkv_check_key(const void *key, size_t klen)
+{
+	if (!key || klen == 0)
+		return dkv_err(DAXKV_EINVAL, "key is NULL or empty");
+	if (klen > DAXKV_KEY_MAX)
+		return dkv_err(DAXKV_ETOOBIG, "key of %zu bytes exceeds DAXKV_KEY_MAX (%u)", klen,
+			       DAXKV_KEY_MAX);
+	return 0;
+}
+
+int dkv_check_kv(const void *key, size_t klen, const void *val, size_t vlen)
+{
+	int rc = dkv_check_key(key, klen);
+	if (rc)
+		return rc;
+	if (!val && vlen)
+		return dkv_err(DAXKV_EINVAL, "value is NULL with length %zu", vlen);
+	if (vlen > DAXKV_VALUE_MAX)
+		return dkv_err(DAXKV_ETOOBIG, "value of %zu bytes exceeds DAXKV_VALUE_MAX", vlen);
+	return 0;
+}

@@ -23,19 +23,6 @@
 
 #include "engine/internal.h"
 
-void dkv_break(struct daxkv *db)
-{
-	int was = 0;
-	if (!atomic_compare_exchange_strong(&db->broken, &was, 2))
-		return; /* broken already: the first reason stays */
-	snprintf(db->broken_why, sizeof(db->broken_why), "%s", daxkv_errmsg());
-	atomic_store(&db->broken, 1); /* 1: broken_why is complete */
-	if (!db->read_only) {
-		db->sb->clean = DKV_SB_DAMAGED;
-		pm_persist(&db->sb->clean, 8);
-	}
-}
-
 /* ---- level 0 as the truth: check it, rebuild the rest ---- */
 
 /* Whether the node at off (read from level 0) is a node: a slot of a node

@@ -13,6 +13,7 @@
  *               waits for the epoch grace period as readers may still read it.
  */
 #include <stdlib.h>
+#include <time.h>
 
 #include "engine/internal.h"
 
@@ -101,6 +102,16 @@ bool seg_room(struct daxkv *db, enum seg_use use)
 	return seg_free_count(db) > seg_floor(db, use);
 }
 
+/* A node segment's metadata after its header -- the slot bitmap (format.h)
+ * and the gap before it -- zeroed, so that no stale byte of the segment's
+ * last use remains: flushed, no fence (PERSIST(S1): before NODE). */
+static void clear_node_meta(struct daxkv *db, uint32_t id)
+{
+	char *from = (char *)dkv_seg_hdr(db, id) + sizeof(struct seg_hdr);
+	char *to = (char *)dkv_seg_hdr(db, id) + NA_BITMAP_OFF + (db->seg_size / DKV_LINE + 7) / 8;
+	pm_set_nodrain(from, 0, (size_t)(to - from));
+}
+
 int seg_take(struct daxkv *db, unsigned state, unsigned lane, enum seg_use use)
 {
 	uint32_t floor = seg_floor(db, use);
@@ -113,10 +124,10 @@ int seg_take(struct daxkv *db, unsigned state, unsigned lane, enum seg_use use)
 	}
 	bool headroom = db->nfree <= seg_floor(db, SEG_USE_PUT);
 	uint32_t id = db->free_ids[--db->nfree];
-	bool low = db->nfree < gc_free_target(db);
+	bool low = db->nfree < seg_free_target(db);
 	pthread_mutex_unlock(&db->seg_mu);
 	if (low)
-		gc_notify(db);
+		seg_kick_gc(db);
 
 	struct dkv_seg *s = &db->segs[id];
 	struct seg_hdr *h = dkv_seg_hdr(db, id);
@@ -127,7 +138,7 @@ int seg_take(struct daxkv *db, unsigned state, unsigned lane, enum seg_use use)
 	h->age_seq = 0;
 	pm_flush(h, sizeof(*h));
 	if (state == SEG_NODE)
-		na_format(db, id);
+		clear_node_meta(db, id);
 	pm_fence();
 	s->gen = gen;
 	s->owner = lane;
@@ -233,4 +244,79 @@ void seg_live_add(struct daxkv *db, uint64_t off, int64_t bytes)
 	uint32_t id = dkv_seg_of(db, off);
 	if (DKV_LIKELY(off >= db->seg_base && id < db->nsegs)) /* else a damaged location */
 		atomic_fetch_add_explicit(&db->segs[id].live, bytes, memory_order_relaxed);
+}
+
+/* ---- running out: the GC kick and the writers' wait ----
+ * The background thread (gc.c) sleeps on gc_cv; segment.c wakes it through
+ * the fields of struct daxkv, so that calls go one way (gc.c uses segment.c,
+ * never the reverse). */
+
+#define SPACE_POLL_NS (1000ull * 1000) /* a waiting writer looks at pending frees */
+
+static void deadline(struct timespec *ts, uint64_t ns)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	uint64_t t = (uint64_t)ts->tv_nsec + ns;
+	ts->tv_sec += (time_t)(t / 1000000000ull);
+	ts->tv_nsec = (long)(t % 1000000000ull);
+}
+
+/* Free segments under which the background thread starts (cost-benefit),
+ * about an eighth of the pool and a few more than the reserves in small
+ * pools; it stops at one and a half times as many. */
+uint32_t seg_free_target(const struct daxkv *db)
+{
+	uint32_t t = db->nsegs / 8, kept = db->reserve + db->reserve_del;
+	return t < kept + 3 ? kept + 3 : t;
+}
+
+void seg_kick_gc(struct daxkv *db)
+{
+	if (!db->gc_thread_on || atomic_load(&db->gc_running))
+		return;
+	pthread_mutex_lock(&db->gc_mu);
+	db->gc_kick = 1;
+	pthread_cond_signal(&db->gc_cv);
+	pthread_mutex_unlock(&db->gc_mu);
+}
+
+bool seg_wait_space(struct daxkv *db, enum seg_use use, uint64_t deadline_ns)
+{
+	bool gc = db->gc_thread_on && !atomic_load(&db->gc_stop);
+	uint64_t want = 0; /* the pass that must end before GC counts as stuck */
+	atomic_fetch_add(&db->gc_waiters, 1);
+	pthread_mutex_lock(&db->gc_mu);
+	for (;;) {
+		/* Victims GC freed while this writer was pinned wait for a reclaim;
+		 * the writer, unpinned now, may run it rather than wait for GC's. */
+		pthread_mutex_unlock(&db->gc_mu);
+		epoch_reclaim(db);
+		pthread_mutex_lock(&db->gc_mu);
+		if (seg_room(db, use))
+			break;
+		bool pending = atomic_load(&db->npending) > 0;
+		uint64_t now = dkv_now_ns();
+		if (now >= deadline_ns || atomic_load(&db->gc_stop))
+			break;
+		if (gc && !want) {
+			/* A pass that starts after this request (one running now
+			 * may have picked its victims before our need). */
+			want = db->gc_ended + 1 + (uint64_t)atomic_load(&db->gc_running);
+			db->gc_kick = 1;
+			pthread_cond_broadcast(&db->gc_cv);
+		}
+		bool gc_left = gc && db->gc_ended < want;
+		if (!gc_left && !pending)
+			break; /* GC freed nothing and nothing comes back: full of live data */
+		/* Readers release segments without a signal: look again soon. */
+		uint64_t nap = pending ? SPACE_POLL_NS : deadline_ns - now;
+		struct timespec ts;
+		deadline(&ts, nap < deadline_ns - now ? nap : deadline_ns - now);
+		pthread_cond_timedwait(&db->gc_done_cv, &db->gc_mu, &ts);
+		if (gc && db->gc_ended >= want && !seg_room(db, use))
+			want = 0; /* that pass is over: ask for another while frees are pending */
+	}
+	pthread_mutex_unlock(&db->gc_mu);
+	atomic_fetch_sub(&db->gc_waiters, 1);
+	return seg_room(db, use);
 }

@@ -45,7 +45,7 @@ fi
 stage_compile() {
 	bash scripts/build.sh build-release -DCMAKE_BUILD_TYPE=Release
 	bash scripts/build.sh build-clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-		-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
+		-DCMAKE_C_COMPILER=clang
 }
 
 stage_plain() {

@@ -7,7 +7,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "engine/inspect.h"
+#include "tools/lib/inspect.h"
 #include "tools/cli.h"
 
 static const char help_info[] =

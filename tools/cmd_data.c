@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine/dump.h"
+#include "tools/lib/dump_read.h"
 #include "tools/cli.h"
 
 #define IO_BUF (1u << 20)

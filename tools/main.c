@@ -10,7 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "engine/inspect.h"
+#include "tools/lib/inspect.h"
 #include "tools/cli.h"
 
 static const char usage_text[] =

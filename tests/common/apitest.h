@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 
 #include "common/dkvtest.h"
-#include "engine/testhooks.h"
+#include "tests/hooks/testhooks.h"
 
 #define SENTINEL ((daxkv *)(uintptr_t)0x5e5e5e5e)
 #define POOL16 (16 * DKVT_MIB)

@@ -35,7 +35,7 @@
 #include <sys/mman.h>
 
 #include "common/dkvtest.h"
-#include "engine/testhooks.h"
+#include "tests/hooks/testhooks.h"
 
 #define NKEYS 256
 #define MAXB 8

@@ -22,8 +22,8 @@
 #include <stdbool.h>
 
 #include "common/dkvtest.h"
-#include "engine/dump.h"
-#include "engine/testhooks.h"
+#include "tools/lib/dump_read.h"
+#include "tests/hooks/testhooks.h"
 #include "fault.h"
 
 #define NK 240u        /* key ids 0..NK-1 */

@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "daxkv.h"
-#include "engine/testhooks.h"
+#include "tests/hooks/testhooks.h"
 
 #define FZ_SEG (64u << 10)
 #define FZ_NSEGS 8u

@@ -13,7 +13,7 @@
 #include <sys/statfs.h>
 
 #include "common/dkvtest.h"
-#include "engine/dump.h"
+#include "tools/lib/dump_read.h"
 
 #define POOL (64 * DKVT_MIB)
 #define SEG (2 * DKVT_MIB)

@@ -11,8 +11,8 @@
 #include <sys/mman.h>
 
 #include "common/dkvtest.h"
-#include "engine/inspect_int.h"
-#include "engine/testhooks.h"
+#include "tools/lib/inspect_int.h"
+#include "tests/hooks/testhooks.h"
 
 #define POOL (32 * DKVT_MIB)
 #define SEG (256 * 1024ull)

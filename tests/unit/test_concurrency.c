@@ -32,7 +32,7 @@
 #include <stdatomic.h>
 
 #include "common/dkvtest.h"
-#include "engine/testhooks.h"
+#include "tests/hooks/testhooks.h"
 
 #define NWRITERS 4
 #define NREADERS 2

@@ -22,9 +22,9 @@
 #include <CUnit/Basic.h>
 
 #include "common/dkvtest.h"
-#include "engine/inspect.h"
+#include "tools/lib/inspect.h"
 #include "engine/internal.h"
-#include "engine/testhooks.h"
+#include "tests/hooks/testhooks.h"
 
 #define NKEYS 200u
 #define POOLB (16 * DKVT_MIB)

@@ -13,7 +13,7 @@
 
 #include "common/dkvtest.h"
 #include "engine/internal.h"
-#include "engine/testhooks.h"
+#include "tests/hooks/testhooks.h"
 
 #define NK 2000
 #define SEG (64 * 1024ull)

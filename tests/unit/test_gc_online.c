@@ -15,7 +15,7 @@
 #include <stdatomic.h>
 
 #include "common/dkvtest.h"
-#include "engine/testhooks.h"
+#include "tests/hooks/testhooks.h"
 
 #define NW 2
 #define KEYS_PER 1500

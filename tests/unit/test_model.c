@@ -17,7 +17,7 @@
 #define _GNU_SOURCE
 #endif
 #include "common/dkvtest.h"
-#include "engine/testhooks.h"
+#include "tests/hooks/testhooks.h"
 
 #define NK 300
 #define KMAX 40

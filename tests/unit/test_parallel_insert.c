@@ -19,7 +19,7 @@
 #include <CUnit/Basic.h>
 
 #include "common/dkvtest.h"
-#include "engine/testhooks.h"
+#include "tests/hooks/testhooks.h"
 
 #define NTHREADS 3
 #define PER_THREAD 60000

@@ -17,7 +17,7 @@
 
 #include "common/dkvtest.h"
 #include "engine/internal.h"
-#include "engine/testhooks.h"
+#include "tests/hooks/testhooks.h"
 #include "pmem/pool.h"
 
 #define PSIZE (DKV_SEG_BASE + 16 * 65536ull) /* 16 segments of 64 KiB */

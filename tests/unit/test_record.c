@@ -14,7 +14,7 @@
 
 #include "common/dkvtest.h"
 #include "engine/internal.h"
-#include "engine/testhooks.h"
+#include "tests/hooks/testhooks.h"
 
 #define POOL16 (16 * DKVT_MIB)
 #define SEG1 (1 * DKVT_MIB)

@@ -29,7 +29,7 @@
  */
 #include <stdlib.h>
 
-#include "engine/inspect_int.h"
+#include "tools/lib/inspect_int.h"
 
 #define REP_SHOW 5                  /* keys listed per kind of loss */
 #define REP_FILL_MAX (32u << 20)    /* value bytes per filler record */

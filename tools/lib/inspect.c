@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "engine/inspect_int.h"
+#include "tools/lib/inspect_int.h"
 
 /* ---- reporting ---- */
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "engine/internal.h"
-#include "engine/testhooks.h"
+#include "tests/hooks/testhooks.h"
 
 int dkv_test_pool_range(daxkv *db, void **base, size_t *len)
 {

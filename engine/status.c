@@ -1,6 +1,10 @@
 /*
- * util.c -- the public names of status codes, and option defaults.
+ * status.c -- status codes and their names, the sticky read-only state of a
+ * handle that met damage (dkv_break), the sized public structs (options and
+ * stats across header versions) and the library's version.
  */
+#include <stdio.h>
+
 #include "engine/internal.h"
 
 DAXKV_API const char *daxkv_strerror(int code)
@@ -99,4 +103,20 @@ DAXKV_API const char *daxkv_version(void)
 DAXKV_API int daxkv_version_number(void)
 {
 	return DAXKV_VERSION_NUMBER;
+}
+
+/* A handle that met damage in the structure writers walk stops writing (it
+ * answers EREADONLY, with why) and marks the pool, so that the next
+ * read-write open checks and rebuilds (recovery.c, dkv_reindex). */
+void dkv_break(struct daxkv *db)
+{
+	int was = 0;
+	if (!atomic_compare_exchange_strong(&db->broken, &was, 2))
+		return; /* broken already: the first reason stays */
+	snprintf(db->broken_why, sizeof(db->broken_why), "%s", daxkv_errmsg());
+	atomic_store(&db->broken, 1); /* 1: broken_why is complete */
+	if (!db->read_only) {
+		db->sb->clean = DKV_SB_DAMAGED;
+		pm_persist(&db->sb->clean, 8);
+	}
 }

@@ -10,7 +10,7 @@
 #ifndef DAXKV_INSPECT_INT_H
 #define DAXKV_INSPECT_INT_H
 
-#include "engine/inspect.h"
+#include "tools/lib/inspect.h"
 #include "engine/internal.h"
 
 #define INSP_SEG_BAD 0xffu

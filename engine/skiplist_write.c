@@ -1,0 +1,433 @@
+/*
+ * skiplist_write.c -- the writers of the persistent skiplist: insert, update
+ * and delete (sl_put), the unlink of tombstones no snapshot needs (sl_purge,
+ * and the drain of the deferred ones), GC's repoint, and recovery's settle of
+ * an operation in flight.  The search and the node layout are in skiplist.c
+ * and skiplist_node.h.
+ *
+ * Durability invariants (DESIGN.md §4):
+ *  PERSIST(1): the record, the new node's content and the lane slot are
+ *              durable (one fence) before anything points at the node.
+ *  PERSIST(2): the operation is published with one 8-byte store (level-0 link,
+ *              or the node's record location) + flush + fence: durable.
+ *  PERSIST(3): upper-level links are flushed but not fenced: after a crash
+ *              every pointer still goes forward to a node linked at level 0,
+ *              except pointers to a node whose unlink was in flight, which
+ *              recovery removes (sl_settle).
+ *  PERSIST(4): a node's bitmap bits change in the same fenced group as its
+ *              level-0 link/unlink; the lane slot names it one fence earlier.
+ */
+#include <stdlib.h>
+
+#include "engine/skiplist_node.h"
+
+/* ---- writers ---- */
+
+static void node_init(struct daxkv *db, struct sl_node *n, unsigned level, struct sl_key key,
+		      uint64_t loc, uint64_t size)
+{
+	memset(n, 0, sizeof(*n) + 8 * level);
+	n->loc = loc;
+	n->vw = vw_gen(db) | VW_LOCKED; /* nobody builds on it until fully linked */
+	n->level = (uint8_t)level;
+	n->klen = key.len;
+	n->rsize8 = (uint32_t)(size >> 3);
+	memcpy(n->prefix, key.k, key.len < DKV_PREFIX ? key.len : DKV_PREFIX);
+}
+
+/* Appends op's record (or takes the batch's pre-written one); *size is its
+ * size, computed, not read back: an NT-written line is not in the cache. */
+static int write_rec(struct daxkv *db, unsigned lane, const struct sl_put *op, uint8_t type,
+		     uint64_t prev, uint64_t seq, uint64_t *off, uint64_t *size)
+{
+	uint32_t vlen = type == REC_DEL ? 0 : op->vlen;
+	*size = rec_size(op->key.len, vlen);
+	if (op->pre_off) {
+		*off = op->pre_off;
+		return 0;
+	}
+	uint64_t gen;
+	int rc = seg_reserve(db, lane, *size, type == REC_DEL ? SEG_USE_DELETE : SEG_USE_PUT, off,
+			     &gen);
+	if (rc)
+		return rc;
+	struct rec_in r = { .type = type, .key = op->key.k, .klen = op->key.len,
+			    .val = op->val, .vlen = vlen, .seq = seq ? seq : dkv_next_seq(db, 1),
+			    .prev = prev };
+	rec_write(db, *off, gen, &r);
+	return 0;
+}
+
+struct locked {
+	struct sl_node *n[DKV_MAX_LEVEL];
+	unsigned cnt;
+};
+static void lock_add(const struct daxkv *db, struct locked *lk, struct sl_node *p)
+{
+	if (lk->cnt && lk->n[lk->cnt - 1] == p)
+		return;
+	node_lock(db, p);
+	lk->n[lk->cnt++] = p;
+}
+static void unlock_all(struct locked *lk)
+{
+	while (lk->cnt)
+		node_unlock(lk->n[--lk->cnt]);
+}
+
+/* ---- bounded retries ----
+ * A writer retries while another one is inside a node (inserting: LOCKED and
+ * not yet LINKED; removing: MARKED and LOCKED); both end.  Damaged media can
+ * make a retry's reason permanent, so each retry loop tells the two apart:
+ *  - a node of this boot that is neither LINKED nor LOCKED was never made by
+ *    a finished or running insert (node_init locks, the link publishes
+ *    LINKED and unlocks in one store): damage at once;
+ *  - a MARKED node whose lock is free (or held by us) was unlinked by its
+ *    remover before the release, and a search that starts after seeing that
+ *    cannot reach it (we are pinned: its slot is not reused): meeting the
+ *    same "gone" node again on the next try is damage -- it is linked from
+ *    somewhere its remover could not see.
+ * Every other retry waits on a remover or inserter that finishes.  The lock
+ * spins (node_lock) wait on this boot's lock bits only (a word of an earlier
+ * boot reads unlocked), held for bounded critical sections. */
+static inline bool vw_gone(const struct daxkv *db, struct sl_node *n, bool we_lock)
+{
+	uint32_t f = vw_flags(db, n);
+	return (f & VW_MARKED) && (we_lock || !(f & VW_LOCKED));
+}
+static int retry_damaged(struct sl_node **last_gone, struct sl_node *gone)
+{
+	if (gone && gone == *last_gone)
+		return dkv_err(DAXKV_ECORRUPT, "skiplist damaged: a removed node is still "
+			       "linked (its slot is shared, or a pointer was restored)");
+	*last_gone = gone;
+	return 0;
+}
+
+static int insert_new(struct daxkv *db, unsigned lane, const struct sl_put *op,
+		      struct sl_node **preds, struct sl_node **succs, uint64_t noff,
+		      unsigned level, struct sl_node **gone)
+{
+	struct locked lk = { .cnt = 0 };
+	*gone = NULL;
+	for (unsigned l = 0; l < level; l++) {
+		struct sl_node *p = preds[l], *s = succs[l];
+		lock_add(db, &lk, p);
+		if ((vw_flags(db, p) & VW_MARKED) || (s && (vw_flags(db, s) & VW_MARKED)) ||
+		    nxt(p, l) != (s ? dkv_off(db, s) : 0)) {
+			if (vw_gone(db, p, true))
+				*gone = p;
+			else if (s && vw_gone(db, s, false))
+				*gone = s;
+			unlock_all(&lk);
+			return SL_RETRY;
+		}
+	}
+	uint64_t roff, size;
+	int rc = write_rec(db, lane, op, REC_PUT, 0, 0, &roff, &size);
+	if (rc) {
+		unlock_all(&lk);
+		return rc;
+	}
+	struct sl_node *n = dkv_ptr(db, noff);
+	node_init(db, n, level, op->key, roff, size);
+	for (unsigned l = 0; l < level; l++)
+		n->next[l] = succs[l] ? dkv_off(db, succs[l]) : 0;
+	n->prev = preds[0] == db->head ? 0 : dkv_off(db, preds[0]);
+	pm_flush(n, sizeof(*n) + 8 * level);
+	dkv_slot_set(db, lane, noff | LANE_OP_ALLOC);
+	pm_fence(); /* PERSIST(1): record, node and slot durable before the link. */
+	set_next(preds[0], 0, noff);
+	na_commit(db, noff, level);
+	if (succs[0]) {
+		succs[0]->prev = noff;
+		pm_flush(&succs[0]->prev, 8);
+	}
+	pm_fence(); /* PERSIST(2): linked at level 0 -- durable. */
+	for (unsigned l = 1; l < level; l++)
+		set_next(preds[l], l, noff); /* PERSIST(3) */
+	atomic_store_explicit(vwp(n), vw_gen(db) | VW_LINKED, memory_order_release);
+	unlock_all(&lk);
+	atomic_fetch_add_explicit(&db->lanes[lane].keys, 1, memory_order_relaxed);
+	seg_live_add(db, roff, (int64_t)size);
+	return 0;
+}
+
+/* Removes marked+locked node n from every level; tomb is its new location.
+ * 0, or ECORRUPT (nothing written) when the index around n is damaged. */
+static int unlink_marked(struct daxkv *db, unsigned lane, struct sl_node *n, uint64_t tomb,
+			 bool relaxed)
+{
+	struct sl_node *preds[DKV_MAX_LEVEL], *succs[DKV_MAX_LEVEL], *last_gone = NULL;
+	struct locked lk;
+	unsigned spins = 0;
+	if (n->level < 1 || n->level > DKV_MAX_LEVEL)
+		return dkv_err(DAXKV_ECORRUPT, "skiplist damaged: node %llu has level %u",
+			       (unsigned long long)dkv_off(db, n), n->level);
+	for (;;) {
+		bool ok = true;
+		struct sl_node *gone = NULL;
+		lk.cnt = 0;
+		if (sl_find_full(db, sl_node_key(db, n), preds, succs, relaxed) == SL_DAMAGED)
+			return DAXKV_ECORRUPT;
+		for (unsigned l = 0; ok && l < n->level; l++) {
+			if (succs[l] != n)
+				continue; /* not linked at l (a crash left it out) */
+			lock_add(db, &lk, preds[l]);
+			ok = !(vw_flags(db, preds[l]) & VW_MARKED) &&
+			     nxt(preds[l], l) == dkv_off(db, n);
+			if (!ok && vw_gone(db, preds[l], true))
+				gone = preds[l];
+		}
+		if (ok)
+			break;
+		unlock_all(&lk);
+		if (retry_damaged(&last_gone, gone))
+			return DAXKV_ECORRUPT;
+		relax(&spins);
+	}
+	uint64_t noff = dkv_off(db, n);
+	dkv_slot_set(db, lane, noff | LANE_OP_FREE);
+	pm_fence(); /* PERSIST(1): tomb record and slot durable before the unlink. */
+	atomic_store_explicit((_Atomic uint64_t *)&n->loc, tomb, memory_order_release);
+	pm_flush(&n->loc, 8);
+	for (int l = n->level - 1; l >= 0; l--)
+		if (succs[l] == n)
+			set_next(preds[l], (unsigned)l, nxt(n, (unsigned)l));
+	struct sl_node *s = node_at(db, nxt(n, 0));
+	if (s) {
+		s->prev = preds[0] == db->head ? 0 : dkv_off(db, preds[0]);
+		pm_flush(&s->prev, 8);
+	}
+	na_free(db, noff, n->level);
+	pm_fence(); /* PERSIST(2), PERSIST(4): unlinked and freed -- durable. */
+	unlock_all(&lk);
+	return 0;
+}
+
+static int update_locked(struct daxkv *db, unsigned lane, const struct sl_put *op,
+			 struct sl_node *n)
+{
+	uint64_t old = sl_loc(n), roff, seq = 0;
+	uint64_t oldsz = (uint64_t)n->rsize8 << 3;
+	bool was_tomb = old & LOC_TOMB;
+	int rc = 0;
+	if (op->pre_off && old == (op->pre_off | (op->is_delete ? LOC_TOMB : 0)))
+		goto out; /* batch redo: already applied */
+	if (op->is_delete && was_tomb) {
+		rc = op->pre_off ? 0 : DAXKV_ENOTFOUND;
+		goto out;
+	}
+	if (op->is_delete) {
+		seq = op->pre_off ? op->pre_seq : dkv_next_seq(db, 1);
+		if (dkv_snap_allows_unlink(db, seq)) {
+			/* No snapshot needs the old version: unlink now.  The index is
+			 * the truth, so no record is needed (and a full pool still
+			 * accepts deletes).  TOMB on a put record = deleted, no record. */
+			/* Accounting moves before the change is visible: GC must not
+			 * see the record dead, free its segment, and then get the
+			 * subtraction into the segment's next life. */
+			seg_live_add(db, old & ~LOC_TOMB, -(int64_t)oldsz);
+			atomic_fetch_or(vwp(n), VW_MARKED);
+			rc = unlink_marked(db, lane, n, old | LOC_TOMB, false);
+			if (!rc)
+				atomic_fetch_sub_explicit(&db->lanes[lane].keys, 1,
+							  memory_order_relaxed);
+			goto out; /* stays MARKED: it is gone (or the handle is broken) */
+		}
+	}
+	uint64_t size;
+	rc = write_rec(db, lane, op, op->is_delete ? REC_DEL : REC_PUT, old & ~LOC_TOMB, seq,
+		       &roff, &size);
+	if (rc)
+		goto out;
+	pm_fence(); /* PERSIST(1): the record is durable before the node points at it. */
+	n->rsize8 = (uint32_t)(size >> 3);
+	seg_live_add(db, old & ~LOC_TOMB, -(int64_t)oldsz); /* before: see above */
+	atomic_store_explicit((_Atomic uint64_t *)&n->loc, roff | (op->is_delete ? LOC_TOMB : 0),
+			      memory_order_release);
+	pm_flush(&n->loc, 8);
+	pm_fence(); /* PERSIST(2): published -- durable. */
+	seg_live_add(db, roff, (int64_t)size);
+	if (op->is_delete) {
+		atomic_fetch_sub_explicit(&db->lanes[lane].keys, 1, memory_order_relaxed);
+		dkv_purge_later(db, dkv_off(db, n));
+	} else if (was_tomb) {
+		atomic_fetch_add_explicit(&db->lanes[lane].keys, 1, memory_order_relaxed);
+	}
+out:
+	node_unlock(n);
+	return rc;
+}
+
+int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
+{
+	struct sl_node *preds[DKV_MAX_LEVEL], *succs[DKV_MAX_LEVEL], *last_gone = NULL, *gone;
+	uint64_t noff = op->pre_node;
+	unsigned level = op->pre_level, spins = 0;
+	int rc;
+	epoch_pin();
+	for (;;) { /* bounded: see "bounded retries" */
+		int lf = sl_find_full(db, op->key, preds, succs, false);
+		if (lf == SL_DAMAGED) {
+			rc = DAXKV_ECORRUPT;
+			break;
+		}
+		if (lf >= 0) {
+			struct sl_node *n = succs[lf];
+			uint32_t f = vw_flags(db, n);
+			if (!(f & VW_LINKED) || (f & VW_MARKED)) {
+				if (!(f & (VW_LINKED | VW_LOCKED))) {
+					rc = dkv_err(DAXKV_ECORRUPT, "skiplist damaged: node %llu "
+						     "was never linked",
+						     (unsigned long long)dkv_off(db, n));
+					break;
+				}
+				rc = retry_damaged(&last_gone, vw_gone(db, n, false) ? n : NULL);
+				if (rc)
+					break;
+				relax(&spins); /* being inserted or removed: wait */
+				continue;
+			}
+			node_lock(db, n);
+			if (vw_flags(db, n) & VW_MARKED) {
+				node_unlock(n);
+				rc = retry_damaged(&last_gone, n); /* we held its lock: gone */
+				if (rc)
+					break;
+				continue;
+			}
+			rc = update_locked(db, lane, op, n);
+			break;
+		}
+		if (op->is_delete) {
+			rc = op->pre_off ? 0 : DAXKV_ENOTFOUND;
+			break;
+		}
+		if (!noff) {
+			level = sl_random_level();
+			rc = na_reserve(db, level, &noff);
+			if (rc)
+				break;
+		}
+		rc = insert_new(db, lane, op, preds, succs, noff, level, &gone);
+		if (rc == SL_RETRY) {
+			rc = retry_damaged(&last_gone, gone);
+			if (rc)
+				break;
+			continue;
+		}
+		if (rc == 0)
+			noff = 0; /* consumed */
+		break;
+	}
+	if (noff)
+		na_unreserve(db, noff, level);
+	epoch_unpin();
+	if (DKV_UNLIKELY(rc == DAXKV_ECORRUPT))
+		dkv_break(db); /* the index a writer walks is damaged */
+	return rc;
+}
+
+int sl_purge(struct daxkv *db, unsigned lane, uint64_t off)
+{
+	int rc = 0;
+	/* off comes from the purge list, refilled from media after a crash:
+	 * purge only what is plainly an allocated node. */
+	if (!na_off_ok(db, off, 1) || !na_is_set(db, off))
+		return 0;
+	struct sl_node *n = dkv_ptr(db, off);
+	if (!na_off_ok(db, off, n->level))
+		return 0;
+	epoch_pin();
+	node_lock(db, n);
+	uint64_t loc = sl_loc(n);
+	if ((vw_flags(db, n) & VW_MARKED) || !(loc & LOC_TOMB)) {
+		node_unlock(n);
+		goto out;
+	}
+	if (!dkv_snap_allows_unlink(db, rec_at(db, loc & ~LOC_TOMB)->seq)) {
+		node_unlock(n);
+		rc = DAXKV_EBUSY;
+		goto out;
+	}
+	uint64_t sz = (uint64_t)n->rsize8 << 3;
+	seg_live_add(db, loc & ~LOC_TOMB, -(int64_t)sz); /* before the unlink: see update */
+	atomic_fetch_or(vwp(n), VW_MARKED);
+	rc = unlink_marked(db, lane, n, loc, false);
+	node_unlock(n);
+out:
+	epoch_unpin();
+	if (DKV_UNLIKELY(rc == DAXKV_ECORRUPT))
+		dkv_break(db);
+	return rc;
+}
+
+bool sl_repoint(struct daxkv *db, struct sl_node *n, uint64_t old, uint64_t new_loc)
+{
+	DAXKV_ASSERT(rec_off_ok(db, new_loc));
+	/* The node lock is the compare-and-swap's guard: writers read loc, write
+	 * the record that names it as prev and store the new loc all under it,
+	 * so a swing can never fall between their read and their store. */
+	node_lock(db, n);
+	uint64_t loc = sl_loc(n);
+	bool ok = !(vw_flags(db, n) & VW_MARKED) && (loc & ~LOC_TOMB) == old;
+	if (ok) {
+		atomic_store_explicit((_Atomic uint64_t *)&n->loc, new_loc | (loc & LOC_TOMB),
+				      memory_order_release);
+		pm_flush(&n->loc, 8);
+	}
+	node_unlock(n);
+	return ok;
+}
+
+/* ---- recovery ---- */
+
+int sl_settle(struct daxkv *db, unsigned lane, uint64_t off, bool was_alloc)
+{
+	if (!sl_node_sane(db, off))
+		return 0; /* never initialised durably, so never linked nor committed */
+	struct sl_node *n = dkv_ptr(db, off);
+	struct sl_node *preds[DKV_MAX_LEVEL], *succs[DKV_MAX_LEVEL];
+	if (sl_find_full(db, sl_node_key(db, n), preds, succs, true) == SL_DAMAGED)
+		return DAXKV_ECORRUPT; /* decided from level 0 by dkv_reindex instead */
+	bool linked = succs[0] == n;
+	na_set(db, off, n->level, linked);
+	if (linked) {
+		if (!was_alloc && (sl_loc(n) & LOC_TOMB)) {
+			/* A delete whose unlink did not reach the media: finish it
+			 * (no snapshot survives a restart), or the node would linger. */
+			node_lock(db, n);
+			atomic_fetch_or(vwp(n), VW_MARKED);
+			int rc = unlink_marked(db, lane, n, sl_loc(n), true);
+			node_unlock(n);
+			return rc;
+		}
+		return 0;
+	}
+	/* An unlink (or a link) in flight left upper-level pointers to n. */
+	for (unsigned l = 1; l < n->level; l++)
+		if (succs[l] == n)
+			set_next(preds[l], l, nxt(n, l));
+	return 0;
+}
+
+/* ---- deferred purges ---- */
+
+void dkv_purge_run(struct daxkv *db, int lane)
+{
+	size_t n;
+	uint64_t *list = dkv_purge_take(db, &n);
+	if (!n) {
+		free(list);
+		return;
+	}
+	unsigned l = lane >= 0 ? (unsigned)lane : dkv_lane_enter(db);
+	if (lane >= 0)
+		pthread_mutex_lock(&db->lanes[l].mu);
+	for (size_t i = 0; i < n; i++)
+		if (sl_purge(db, l, list[i]) == DAXKV_EBUSY)
+			dkv_purge_later(db, list[i]);
+	dkv_lane_exit(db, l);
+	free(list);
+}
