@@ -5,18 +5,22 @@
  * lanes (one per writer slot: an active log segment and an in-flight slot),
  * the node allocator and the retire list.
  *
- * Layers: a module calls only modules of lower layers (or of its own layer
- * listed before it); scripts/check-layers.sh checks it over the symbol
- * references of the library's objects, and docs/ARCHITECTURE.md walks it.
- *   8  db.c                                   open/close, put/get/delete
- *   7  recovery.c  backup.c  dump.c           after a crash; the backup stream
- *   6  stats.c  gc.c  batch.c  iter.c          (gc uses stats' recount)
- *   5  skiplist.c  skiplist_write.c           the index: search, then writers
- *   4  nodealloc.c                            node slots in node segments
- *   3  segment.c                              log/node segments, space, GC kick
- *   2  lane.c  snapshot.c                     writer lanes and seqs; snapshots
- *   1  status.c  record.c  epoch.c            codes; records; reclamation
- *   0  pmem/ (persist, pool, util), io/       no keys, no engine
+ * Layers: a module calls only modules of lower layers, or modules of its own
+ * layer named before it on its line.  scripts/check-layers.sh reads this
+ * table and checks it over the symbol references of the library's objects
+ * (calls, not #include lines); docs/ARCHITECTURE.md walks it.
+ *
+ * LAYERS
+ *   8  engine/db.c                                  open/close, put/get/delete
+ *   7  engine/recovery.c engine/dump.c engine/backup.c     after a crash; backups
+ *   6  engine/stats.c engine/gc.c engine/batch.c engine/iter.c
+ *   5  engine/skiplist.c engine/skiplist_write.c    the index: search, writers
+ *   4  engine/nodealloc.c                           node slots
+ *   3  engine/segment.c                             segments, space, GC kick
+ *   2  engine/lane.c engine/snapshot.c              writer lanes, seqs; snapshots
+ *   1  engine/status.c engine/record.c engine/epoch.c      codes; records; epochs
+ *   0  pmem/util.c pmem/persist.c pmem/pool.c io/stream.c  no keys, no engine
+ * END
  */
 #ifndef DAXKV_INTERNAL_H
 #define DAXKV_INTERNAL_H

@@ -50,6 +50,7 @@ stage_compile() {
 
 stage_plain() {
 	bash scripts/build.sh build
+	bash scripts/check-layers.sh build
 	(cd build && ctest "${ctest_common[@]}" -LE slow)
 }
 
