@@ -6,13 +6,13 @@
  *  phase A: collapse the operations to the last one per key, reserve a node
  *           for each new key (ENOSPC is answered here, before anything is
  *           durable) and write all records contiguously in one segment.
- *  commit:  lane slot `batch` = first record; one fence.  PERSIST(B1): from
+ *  commit:  lane slot `batch` = first record; one fence.  PERSIST(BAT-1): from
  *           here recovery redoes the whole batch (records flagged BATCH, the
  *           last BATCH_LAST: an incomplete run means it never committed).
  *  phase B: apply each record through the single-operation path (sl_put with
  *           pre_off), whose own fences order each index change.
  *  done:    slot `batch` = 0, fenced before the lanes are released
- *           (PERSIST(B2)): a later crash must not redo it over newer writes.
+ *           (PERSIST(BAT-2)): a later crash must not redo it over newer writes.
  * Iterators (snapshots) see a batch whole or not at all: no snapshot is taken
  * while one applies.  A concurrent point get may see it half applied.  After
  * a crash it is all or nothing.
@@ -262,7 +262,7 @@ again:
 	rc = phase_a(db, lane, b, idx, n, p, &np);
 	if (rc || !np)
 		goto unlock;
-	slot_batch(db, lane, p[0].off); /* PERSIST(B1): committed */
+	slot_batch(db, lane, p[0].off); /* PERSIST(BAT-1): committed */
 	for (size_t i = 0; i < np; i++) {
 		const struct bop *o = &b->ops[p[i].op];
 		struct sl_put op = { .key = { (const uint8_t *)b->buf + o->koff, o->klen },
@@ -272,7 +272,7 @@ again:
 		int r = sl_put(db, lane, &op);
 		DAXKV_VERIFY(r == 0); /* phase A made room for everything */
 	}
-	slot_batch(db, lane, 0); /* PERSIST(B2) */
+	slot_batch(db, lane, 0); /* PERSIST(BAT-2) */
 unlock:
 	epoch_unpin();
 	pthread_mutex_unlock(&db->snap_mu);

@@ -4,9 +4,9 @@
  * the creation, attach and clean close of a pool.
  *
  * Durability invariants:
- *  PERSIST(D2): sb->clean is cleared (durably) at open before anything else is
- *               written, and set only after close made every DRAM summary
- *               (tails, live bytes, key count) durable.
+ *  PERSIST(DB-1): sb->clean is cleared (durably) at open before anything else is
+ *                 written, and set only after close made every DRAM summary
+ *                 (tails, live bytes, key count) durable.
  */
 #include <errno.h>
 #include <limits.h>
@@ -188,7 +188,7 @@ static int attach(struct daxkv *db)
 	if (!db->read_only) {
 		db->sb->boot_gen = db->boot_gen;
 		db->sb->clean = 0;
-		pm_persist(db->sb, sizeof(*db->sb)); /* PERSIST(D2) */
+		pm_persist(db->sb, sizeof(*db->sb)); /* PERSIST(DB-1) */
 	}
 	atomic_store(&db->seq, db->sb->seq_lease);
 	atomic_store(&db->lease, db->sb->seq_lease);
@@ -337,7 +337,7 @@ static void persist_summaries(struct daxkv *db)
 		w += atomic_load(&db->lanes[l].written);
 	db->sb->bytes_written = w;
 	pm_persist(db->sb, sizeof(*db->sb));
-	db->sb->clean = 1; /* PERSIST(D2): after every summary above is durable */
+	db->sb->clean = 1; /* PERSIST(DB-1): after every summary above is durable */
 	pm_persist(&db->sb->clean, 8);
 }
 

@@ -47,12 +47,12 @@
  * snapshot does, and copies it otherwise.
  *
  * Durability invariants:
- *  PERSIST(G1): copies are durable (one fence per group) before the index
- *               points at them.
- *  PERSIST(G2): repoints are durable (one fence per group) before the victim
- *               is marked free; a crash in between leaves the victim sealed
- *               and a later pass redoes it, the first copies becoming dead
- *               bytes in the GC segment.
+ *  PERSIST(GC-1): copies are durable (one fence per group) before the index
+ *                 points at them.
+ *  PERSIST(GC-2): repoints are durable (one fence per group) before the victim
+ *                 is marked free; a crash in between leaves the victim sealed
+ *                 and a later pass redoes it, the first copies becoming dead
+ *                 bytes in the GC segment.
  */
 #include <float.h>
 #include <stdlib.h>
@@ -161,7 +161,7 @@ static void gc_publish(struct gc_ctx *g)
 	struct daxkv *db = g->db;
 	if (!g->nm)
 		return;
-	pm_fence(); /* PERSIST(G1) */
+	pm_fence(); /* PERSIST(GC-1) */
 	for (unsigned i = 0; i < g->nm; i++) {
 		const struct moved *m = &g->m[i];
 		if (!sl_repoint(db, m->n, m->from, m->to))
@@ -170,7 +170,7 @@ static void gc_publish(struct gc_ctx *g)
 		seg_live_add(db, m->from, -(int64_t)m->size);
 		atomic_fetch_add(&db->gc_bytes_moved, m->size);
 	}
-	pm_fence(); /* PERSIST(G2) */
+	pm_fence(); /* PERSIST(GC-2) */
 	g->nm = 0;
 }
 
@@ -258,7 +258,7 @@ static int gc_segment(struct gc_ctx *g, uint32_t id)
 		return rc;
 	pthread_mutex_lock(&gl->mu);
 	DAXKV_ASSERT(atomic_load(&db->segs[id].live) == 0);
-	seg_release(db, id); /* PERSIST(G2) held for every group */
+	seg_release(db, id); /* PERSIST(GC-2) held for every group */
 	pthread_mutex_unlock(&gl->mu);
 	atomic_fetch_add(&db->gc_runs, 1);
 	return 0;

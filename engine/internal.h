@@ -249,7 +249,7 @@ void dkv_lane_exit(struct daxkv *db, unsigned lane);
 void dkv_lanes_lock_all(struct daxkv *db);
 void dkv_lanes_unlock_all(struct daxkv *db);
 uint64_t dkv_next_seq(struct daxkv *db, uint64_t n);
-/* Makes the seq lease durable past upto (PERSIST(D1)). */
+/* Makes the seq lease durable past upto (PERSIST(LANE-1)). */
 void dkv_lease_extend(struct daxkv *db, uint64_t upto);
 void dkv_slot_set(struct daxkv *db, unsigned lane, uint64_t op);
 

@@ -8,8 +8,8 @@
  * counter below a lease that is durable first.
  *
  * Durability invariants:
- *  PERSIST(D1): every seq handed out is below sb->seq_lease, which is made
- *               durable before the seq is used (a restart continues above it).
+ *  PERSIST(LANE-1): every seq handed out is below sb->seq_lease, which is made
+ *                   durable before the seq is used (a restart continues above it).
  */
 #include <limits.h>
 
@@ -65,7 +65,7 @@ void dkv_lease_extend(struct daxkv *db, uint64_t upto)
 	if (atomic_load(&db->lease) <= upto) {
 		uint64_t l = upto + SEQ_LEASE_STEP;
 		db->sb->seq_lease = l;
-		pm_persist(&db->sb->seq_lease, 8); /* PERSIST(D1) */
+		pm_persist(&db->sb->seq_lease, 8); /* PERSIST(LANE-1) */
 		atomic_store(&db->lease, l);
 	}
 	pthread_mutex_unlock(&db->lease_mu);

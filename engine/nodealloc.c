@@ -9,12 +9,12 @@
  * are clear.
  *
  * Durability invariants:
- *  PERSIST(N1): a node's bits are set in the same fenced group that links it
- *               at level 0; the lane slot (LANE_OP_ALLOC) is durable one fence
- *               before, so recovery can settle a crash in between.
- *  PERSIST(N2): bits are cleared in the same fenced group that unlinks the node
- *               (LANE_OP_FREE durable one fence before); the slots stay in
- *               quarantine until the epoch grace period ends.
+ *  PERSIST(NA-1): a node's bits are set in the same fenced group that links it
+ *                 at level 0; the lane slot (LANE_OP_ALLOC) is durable one fence
+ *                 before, so recovery can settle a crash in between.
+ *  PERSIST(NA-2): bits are cleared in the same fenced group that unlinks the node
+ *                 (LANE_OP_FREE durable one fence before); the slots stay in
+ *                 quarantine until the epoch grace period ends.
  */
 #include <stdlib.h>
 
@@ -185,7 +185,7 @@ void na_commit(struct daxkv *db, uint64_t off, unsigned level)
 	struct na_pos p = na_locate(db, off, level);
 	_Atomic uint64_t *w = &na_bitmap(db, p.seg)[p.word];
 	atomic_fetch_or(w, p.bits);
-	pm_flush((const void *)w, 8); /* PERSIST(N1) */
+	pm_flush((const void *)w, 8); /* PERSIST(NA-1) */
 	atomic_fetch_add(&db->segs[p.seg].used, (uint32_t)__builtin_popcountll(p.bits));
 	atomic_fetch_and(&db->segs[p.seg].resv[p.word], ~p.bits);
 }
@@ -201,7 +201,7 @@ void na_free(struct daxkv *db, uint64_t off, unsigned level)
 	atomic_fetch_or(&db->segs[p.seg].resv[p.word], p.bits);
 	_Atomic uint64_t *w = &na_bitmap(db, p.seg)[p.word];
 	atomic_fetch_and(w, ~p.bits);
-	pm_flush((const void *)w, 8); /* PERSIST(N2) */
+	pm_flush((const void *)w, 8); /* PERSIST(NA-2) */
 	atomic_fetch_sub(&db->segs[p.seg].used, (uint32_t)__builtin_popcountll(p.bits));
 	epoch_retire(db, na_unquarantine, off | level);
 }

@@ -2,11 +2,11 @@
  * record.c -- the on-media record: encode, validate, copy.
  *
  * Durability invariants of this module:
- *  PERSIST(R1): a record is written with NT stores and fenced by its caller
- *               before anything points at it.
- *  PERSIST(R2): the CRC covers header (after the crc field), key and value and
- *               is seeded with the segment's generation, so a record left from
- *               an earlier use of the segment never validates.
+ *  PERSIST(REC-1): a record is written with NT stores and fenced by its caller
+ *                  before anything points at it.
+ *  PERSIST(REC-2): the CRC covers header (after the crc field), key and value and
+ *                  is seeded with the segment's generation, so a record left from
+ *                  an earlier use of the segment never validates.
  */
 #include "engine/internal.h"
 

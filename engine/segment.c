@@ -3,14 +3,14 @@
  * lane's active segment, seal and release.
  *
  * Durability invariants:
- *  PERSIST(S1): a segment's state word (state | owner | gen) is published by
- *               one 8-byte store after everything it implies is durable: a
- *               new active segment's tail is reset first, a sealed segment's
- *               final tail is durable before SEALED, a node segment's bitmap
- *               is zero before NODE.
- *  PERSIST(S2): a segment is marked FREE only after no index entry points
- *               into it durably (GC fences its repoints first); DRAM reuse
- *               waits for the epoch grace period as readers may still read it.
+ *  PERSIST(SEG-1): a segment's state word (state | owner | gen) is published by
+ *                  one 8-byte store after everything it implies is durable: a
+ *                  new active segment's tail is reset first, a sealed segment's
+ *                  final tail is durable before SEALED, a node segment's bitmap
+ *                  is zero before NODE.
+ *  PERSIST(SEG-2): a segment is marked FREE only after no index entry points
+ *                  into it durably (GC fences its repoints first); DRAM reuse
+ *                  waits for the epoch grace period as readers may still read it.
  */
 #include <stdlib.h>
 #include <time.h>
@@ -104,7 +104,7 @@ bool seg_room(struct daxkv *db, enum seg_use use)
 
 /* A node segment's metadata after its header -- the slot bitmap (format.h)
  * and the gap before it -- zeroed, so that no stale byte of the segment's
- * last use remains: flushed, no fence (PERSIST(S1): before NODE). */
+ * last use remains: flushed, no fence (PERSIST(SEG-1): before NODE). */
 static void clear_node_meta(struct daxkv *db, uint32_t id)
 {
 	char *from = (char *)dkv_seg_hdr(db, id) + sizeof(struct seg_hdr);
@@ -132,7 +132,7 @@ int seg_take(struct daxkv *db, unsigned state, unsigned lane, enum seg_use use)
 	struct dkv_seg *s = &db->segs[id];
 	struct seg_hdr *h = dkv_seg_hdr(db, id);
 	uint64_t gen = s->gen + 1;
-	/* PERSIST(S1): reset what the new state relies on, then publish it. */
+	/* PERSIST(SEG-1): reset what the new state relies on, then publish it. */
 	h->tail = SEG_DATA_OFF;
 	h->live_bytes = 0;
 	h->age_seq = 0;
@@ -160,7 +160,7 @@ void seg_seal(struct daxkv *db, uint32_t id)
 	 * GC lane's holds old data it copied (it tracked the newest). */
 	if (s->owner != DKV_GC_LANE)
 		atomic_store(&s->age_seq, atomic_load(&db->seq));
-	/* PERSIST(S1): the exact tail first, then SEALED. */
+	/* PERSIST(SEG-1): the exact tail first, then SEALED. */
 	h->tail = atomic_load(&s->tail);
 	h->age_seq = atomic_load(&s->age_seq);
 	pm_persist(&h->tail, sizeof(h->tail) + sizeof(h->live_bytes) + sizeof(h->age_seq));
@@ -192,7 +192,7 @@ int seg_reserve(struct daxkv *db, unsigned lane, uint64_t len, enum seg_use use,
 		db->segs[L->seg].headroom = false;
 	}
 	if (L->seg < 0 || atomic_load(&db->segs[L->seg].tail) + len > db->seg_size) {
-		/* PERSIST(S1): sealed before the next one is active, so a lane
+		/* PERSIST(SEG-1): sealed before the next one is active, so a lane
 		 * never owns two active segments after a crash. */
 		if (L->seg >= 0)
 			seg_seal(db, (uint32_t)L->seg);
@@ -225,7 +225,7 @@ void seg_release(struct daxkv *db, uint32_t id)
 	struct dkv_seg *s = &db->segs[id];
 	atomic_store(&s->state, SEG_FREE);
 	atomic_store(&s->live, 0);
-	/* PERSIST(S2): the caller made every repoint out of it durable. */
+	/* PERSIST(SEG-2): the caller made every repoint out of it durable. */
 	seg_publish_sw(db, id, SW_MAKE(SEG_FREE, 0, s->gen));
 	atomic_fetch_add(&db->npending, 1);
 	epoch_retire(db, seg_free_cb, id);

@@ -174,7 +174,7 @@ unsigned sl_random_level(void)
  * first), so a level that ends before the node found above it is damage --
  * a cleared or lost next pointer.  One load per level.  An unclean pool's
  * unlink in flight can leave an upper pointer to a node already off level 0
- * (PERSIST(3)): recovery settles those, and a read-only open of an unclean
+ * (PERSIST(SL-3)): recovery settles those, and a read-only open of an unclean
  * pool (no recovery) does not count them as damage. */
 static inline bool level_cut(struct daxkv *db, struct sl_node *above, struct sl_node *cur)
 {

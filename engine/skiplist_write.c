@@ -6,16 +6,16 @@
  * and skiplist_node.h.
  *
  * Durability invariants (DESIGN.md §4):
- *  PERSIST(1): the record, the new node's content and the lane slot are
- *              durable (one fence) before anything points at the node.
- *  PERSIST(2): the operation is published with one 8-byte store (level-0 link,
- *              or the node's record location) + flush + fence: durable.
- *  PERSIST(3): upper-level links are flushed but not fenced: after a crash
- *              every pointer still goes forward to a node linked at level 0,
- *              except pointers to a node whose unlink was in flight, which
- *              recovery removes (sl_settle).
- *  PERSIST(4): a node's bitmap bits change in the same fenced group as its
- *              level-0 link/unlink; the lane slot names it one fence earlier.
+ *  PERSIST(SL-1): the record, the new node's content and the lane slot are
+ *                 durable (one fence) before anything points at the node.
+ *  PERSIST(SL-2): the operation is published with one 8-byte store (level-0 link,
+ *                 or the node's record location) + flush + fence: durable.
+ *  PERSIST(SL-3): upper-level links are flushed but not fenced: after a crash
+ *                 every pointer still goes forward to a node linked at level 0,
+ *                 except pointers to a node whose unlink was in flight, which
+ *                 recovery removes (sl_settle).
+ *  PERSIST(SL-4): a node's bitmap bits change in the same fenced group as its
+ *                 level-0 link/unlink; the lane slot names it one fence earlier.
  */
 #include <stdlib.h>
 
@@ -136,16 +136,16 @@ static int insert_new(struct daxkv *db, unsigned lane, const struct sl_put *op,
 	n->prev = preds[0] == db->head ? 0 : dkv_off(db, preds[0]);
 	pm_flush(n, sizeof(*n) + 8 * level);
 	dkv_slot_set(db, lane, noff | LANE_OP_ALLOC);
-	pm_fence(); /* PERSIST(1): record, node and slot durable before the link. */
+	pm_fence(); /* PERSIST(SL-1): record, node and slot durable before the link. */
 	set_next(preds[0], 0, noff);
 	na_commit(db, noff, level);
 	if (succs[0]) {
 		succs[0]->prev = noff;
 		pm_flush(&succs[0]->prev, 8);
 	}
-	pm_fence(); /* PERSIST(2): linked at level 0 -- durable. */
+	pm_fence(); /* PERSIST(SL-2): linked at level 0 -- durable. */
 	for (unsigned l = 1; l < level; l++)
-		set_next(preds[l], l, noff); /* PERSIST(3) */
+		set_next(preds[l], l, noff); /* PERSIST(SL-3) */
 	atomic_store_explicit(vwp(n), vw_gen(db) | VW_LINKED, memory_order_release);
 	unlock_all(&lk);
 	atomic_fetch_add_explicit(&db->lanes[lane].keys, 1, memory_order_relaxed);
@@ -188,7 +188,7 @@ static int unlink_marked(struct daxkv *db, unsigned lane, struct sl_node *n, uin
 	}
 	uint64_t noff = dkv_off(db, n);
 	dkv_slot_set(db, lane, noff | LANE_OP_FREE);
-	pm_fence(); /* PERSIST(1): tomb record and slot durable before the unlink. */
+	pm_fence(); /* PERSIST(SL-1): tomb record and slot durable before the unlink. */
 	atomic_store_explicit((_Atomic uint64_t *)&n->loc, tomb, memory_order_release);
 	pm_flush(&n->loc, 8);
 	for (int l = n->level - 1; l >= 0; l--)
@@ -200,7 +200,7 @@ static int unlink_marked(struct daxkv *db, unsigned lane, struct sl_node *n, uin
 		pm_flush(&s->prev, 8);
 	}
 	na_free(db, noff, n->level);
-	pm_fence(); /* PERSIST(2), PERSIST(4): unlinked and freed -- durable. */
+	pm_fence(); /* PERSIST(SL-2), PERSIST(SL-4): unlinked and freed -- durable. */
 	unlock_all(&lk);
 	return 0;
 }
@@ -241,13 +241,13 @@ static int update_locked(struct daxkv *db, unsigned lane, const struct sl_put *o
 		       &roff, &size);
 	if (rc)
 		goto out;
-	pm_fence(); /* PERSIST(1): the record is durable before the node points at it. */
+	pm_fence(); /* PERSIST(SL-1): the record is durable before the node points at it. */
 	n->rsize8 = (uint32_t)(size >> 3);
 	seg_live_add(db, old & ~LOC_TOMB, -(int64_t)oldsz); /* before: see above */
 	atomic_store_explicit((_Atomic uint64_t *)&n->loc, roff | (op->is_delete ? LOC_TOMB : 0),
 			      memory_order_release);
 	pm_flush(&n->loc, 8);
-	pm_fence(); /* PERSIST(2): published -- durable. */
+	pm_fence(); /* PERSIST(SL-2): published -- durable. */
 	seg_live_add(db, roff, (int64_t)size);
 	if (op->is_delete) {
 		atomic_fetch_sub_explicit(&db->lanes[lane].keys, 1, memory_order_relaxed);

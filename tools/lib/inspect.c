@@ -42,24 +42,32 @@ void insp_say(struct insp_out *o, int sev, int where, int64_t seg, uint64_t off,
 
 /* ---- the tolerant view ---- */
 
-static const char *seg_problem(struct insp *in, uint32_t id, bool *owners)
+static const char *const seg_problem_text[] = {
+	[INSP_SEGP_OK] = NULL,
+	[INSP_SEGP_MAGIC] = "bad magic",
+	[INSP_SEGP_STATE] = "unknown state",
+	[INSP_SEGP_TAIL] = "tail outside the segment",
+	[INSP_SEGP_OWNER] = "active with a bad or shared owner lane",
+};
+
+static enum insp_segp seg_problem(struct insp *in, uint32_t id, bool *owners)
 {
 	const struct seg_hdr *h = dkv_seg_hdr(in->db, id);
 	unsigned st = SW_STATE(h->sw);
 	if (h->magic != SEG_MAGIC)
-		return "bad magic";
+		return INSP_SEGP_MAGIC;
 	if (st > SEG_NODE)
-		return "unknown state";
+		return INSP_SEGP_STATE;
 	if ((st == SEG_ACTIVE || st == SEG_SEALED) &&
 	    (h->tail < SEG_DATA_OFF || h->tail > in->db->seg_size))
-		return "tail outside the segment";
+		return INSP_SEGP_TAIL;
 	if (st == SEG_ACTIVE) {
 		unsigned own = SW_OWNER(h->sw);
 		if (own >= DKV_LANES || owners[own])
-			return "active with a bad or shared owner lane";
+			return INSP_SEGP_OWNER;
 		owners[own] = true;
 	}
-	return NULL;
+	return INSP_SEGP_OK;
 }
 
 void insp_reload_segs(struct insp *in)
@@ -69,7 +77,8 @@ void insp_reload_segs(struct insp *in)
 	for (uint32_t id = 0; id < db->nsegs; id++) {
 		const struct seg_hdr *h = dkv_seg_hdr(db, id);
 		struct dkv_seg *s = &db->segs[id];
-		in->segwhy[id] = seg_problem(in, id, owners);
+		in->segprob[id] = (uint8_t)seg_problem(in, id, owners);
+		in->segwhy[id] = seg_problem_text[in->segprob[id]];
 		s->state = in->segwhy[id] ? INSP_SEG_BAD : SW_STATE(h->sw);
 		s->owner = SW_OWNER(h->sw);
 		s->gen = SW_GEN(h->sw);
@@ -126,8 +135,9 @@ int insp_open(const char *path, int rw, struct insp **out)
 	in->nlines = (uint64_t)db->nsegs * db->seg_size / DKV_LINE;
 	db->segs = calloc(db->nsegs, sizeof(*db->segs));
 	in->segwhy = calloc(db->nsegs, sizeof(*in->segwhy));
+	in->segprob = calloc(db->nsegs, sizeof(*in->segprob));
 	in->tail = calloc(db->nsegs, sizeof(*in->tail));
-	if (!db->segs || !in->segwhy || !in->tail) {
+	if (!db->segs || !in->segwhy || !in->segprob || !in->tail) {
 		rc = dkv_err(DAXKV_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -150,6 +160,7 @@ void insp_close(struct insp *in)
 	free(in->db->segs);
 	free(in->db);
 	free(in->segwhy);
+	free(in->segprob);
 	free(in->tail);
 	free(in);
 }

@@ -16,10 +16,20 @@
 #define INSP_SEG_BAD 0xffu
 #define INSP_REPORT_PER_SEG 4 /* damaged records listed per segment */
 
+/* What is wrong with a segment header: repair decides by these codes. */
+enum insp_segp {
+	INSP_SEGP_OK = 0,
+	INSP_SEGP_MAGIC,     /* bad magic (the rest may be sound) */
+	INSP_SEGP_STATE,     /* unknown state */
+	INSP_SEGP_TAIL,      /* tail outside the segment */
+	INSP_SEGP_OWNER,     /* active with a bad or shared owner lane */
+};
+
 struct insp {
 	struct daxkv *db;
 	int rw;
 	const char **segwhy; /* per segment: why its header is bad (NULL: good) */
+	uint8_t *segprob;    /* per segment: the same as an INSP_SEGP_* code */
 	uint64_t *tail;     /* per log segment: the end of its records (segment-relative),
 	                       extended over valid records past the header's tail after
 	                       an unclean shutdown, as recovery would */

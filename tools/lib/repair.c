@@ -354,17 +354,18 @@ static void fix_seg_headers(struct rep *r, bool magic_only)
 								     : maxgen;
 	for (uint32_t id = 0; id < db->nsegs; id++) {
 		const char *why = r->in->segwhy[id];
+		enum insp_segp prob = r->in->segprob[id];
 		struct seg_hdr *h = dkv_seg_hdr(db, id);
-		if (!why)
+		if (prob == INSP_SEGP_OK)
 			continue;
 		if (magic_only) {
-			if (!strcmp(why, "bad magic")) {
+			if (prob == INSP_SEGP_MAGIC) {
 				h->magic = SEG_MAGIC;
 				pm_persist(&h->magic, 8);
 			}
 			continue;
 		}
-		if (!strcmp(why, "active with a bad or shared owner lane")) {
+		if (prob == INSP_SEGP_OWNER) {
 			h->sw = SW_MAKE(SEG_SEALED, 0, SW_GEN(h->sw));
 			pm_persist(&h->sw, 8);
 			insp_say(&r->o, INSP_FIXED, INSP_AT_SEGMENT, id, dkv_seg_start(db, id), -1,
