@@ -257,7 +257,16 @@ static int gc_segment(struct gc_ctx *g, uint32_t id)
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&gl->mu);
-	DAXKV_ASSERT(atomic_load(&db->segs[id].live) == 0);
+	if (DKV_UNLIKELY(atomic_load(&db->segs[id].live) != 0)) {
+		/* Every live record was moved, yet the count disagrees: the
+		 * recount's level-0 walk missed nodes the searches still reach
+		 * (a damaged index).  Keep the segment for check/repair. */
+		pthread_mutex_unlock(&gl->mu);
+		atomic_store(&db->segs[id].gc_skip, 1);
+		return dkv_err(DAXKV_ECORRUPT, "segment %u: %lld live bytes left after moving "
+			       "every live record: the index is damaged; segment kept", id,
+			       (long long)atomic_load(&db->segs[id].live));
+	}
 	seg_release(db, id); /* PERSIST(GC-2) held for every group */
 	pthread_mutex_unlock(&gl->mu);
 	atomic_fetch_add(&db->gc_runs, 1);

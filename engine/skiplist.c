@@ -80,7 +80,10 @@ static const uint8_t *node_full_key(const struct daxkv *db, const struct sl_node
 			 in + sizeof(struct rec_hdr) + n->klen > db->seg_size ||
 			 loc + sizeof(struct rec_hdr) + n->klen > db->pool.size))
 		return NULL;
-	return rec_key(rec_at(db, loc));
+	const struct rec_hdr *h = rec_at(db, loc);
+	/* A location that points at a record of another key length is damage:
+	 * its bytes past the key would order the node at random. */
+	return DKV_UNLIKELY(h->klen != n->klen) ? NULL : rec_key(h);
 }
 
 struct sl_key sl_node_key(const struct daxkv *db, const struct sl_node *n)

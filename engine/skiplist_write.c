@@ -161,9 +161,13 @@ static int unlink_marked(struct daxkv *db, unsigned lane, struct sl_node *n, uin
 	struct sl_node *preds[DKV_MAX_LEVEL], *succs[DKV_MAX_LEVEL], *last_gone = NULL;
 	struct locked lk;
 	unsigned spins = 0;
-	if (n->level < 1 || n->level > DKV_MAX_LEVEL)
-		return dkv_err(DAXKV_ECORRUPT, "skiplist damaged: node %llu has level %u",
-			       (unsigned long long)dkv_off(db, n), n->level);
+	/* na_free() below needs a slot of a node segment (its bitmap and DRAM
+	 * overlay): a node reached through a damaged link, or whose segment
+	 * header no longer says NODE, is damage, not something to free. */
+	if (!na_off_ok(db, dkv_off(db, n), n->level))
+		return dkv_err(DAXKV_ECORRUPT, "skiplist damaged: node %llu (level %u) is not "
+			       "a slot of a node segment", (unsigned long long)dkv_off(db, n),
+			       n->level);
 	for (;;) {
 		bool ok = true;
 		struct sl_node *gone = NULL;
@@ -296,6 +300,16 @@ int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
 				if (rc)
 					break;
 				continue;
+			}
+			/* A key longer than the node's prefix matched the record's
+			 * copy of it: trust that only when the record is sound (a
+			 * reverted line can dress another key's record as ours,
+			 * and overwriting would leave this key out of order). */
+			if (DKV_UNLIKELY(op->key.len > DKV_PREFIX) &&
+			    rec_verify(db, sl_loc(n) & ~LOC_TOMB) != 0) {
+				node_unlock(n);
+				rc = DAXKV_ECORRUPT; /* errmsg: rec_verify's */
+				break;
 			}
 			rc = update_locked(db, lane, op, n);
 			break;
