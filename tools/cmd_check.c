@@ -13,7 +13,8 @@
 static const char help_info[] =
 	"usage: daxkv info STORE [--json]\n"
 	"Backend, format version, geometry, capacity/used/live/dead bytes, segments by\n"
-	"state, key count and the clean-shutdown flag, read without opening the store\n"
+	"state, key count, the clean-shutdown flag and the pool header's two copies\n"
+	"(primary, backup: valid/missing/damaged), read without opening the store\n"
 	"for writing (after an unclean shutdown keys and live bytes are recounted).\n"
 	"Limits: max record is the largest record (48 B header + key + value,\n"
 	"8 B aligned) and the largest batch the store takes (its segment size less the\n"
@@ -93,13 +94,17 @@ static void emit(void *ctx, const struct insp_problem *p)
 }
 
 #define INFO_ARGS(yes, no)                                                                 \
-	path, i->is_pmem ? yes : no, i->format_version, i->clean ? yes : no, i->pool_size,  \
+	path, i->is_pmem ? yes : no, i->format_version, i->hdr_primary_ok ? "valid" : "damaged", \
+		hdr_backup_name[i->hdr_backup], i->clean ? yes : no, i->pool_size,          \
 		i->seg_size, i->nsegs, i->record_max_bytes, (unsigned)DAXKV_KEY_MAX,         \
 		value_max(i), i->capacity_bytes, i->used_bytes, i->live_bytes,               \
 		i->dead_bytes, i->keys, i->recounted ? yes : no, i->segs_free,               \
 		i->segs_active, i->segs_sealed, i->segs_node, i->segs_bad,                   \
 		i->node_slots_used, i->gc_runs, i->gc_bytes_moved, i->boot_gen, i->uuid_hi,  \
 		i->uuid_lo
+
+/* enum insp_hdr_backup */
+static const char *const hdr_backup_name[] = { "valid", "missing", "damaged" };
 
 /* The largest value a 1-byte key can have: the record bound less the 48 B
  * header (the bound is 8 B aligned, so no rounding is lost), at most
@@ -117,7 +122,8 @@ static void info_print(const char *path, const struct insp_info *i, int json)
 		json_str(path, strlen(path));
 		path = ""; /* written escaped above */
 		printf("%s, \"backend\": \"dax\", \"pmem\": %s, "
-		       "\"format_version\": %u, \"clean_shutdown\": %s, \"pool_size\": %" PRIu64
+		       "\"format_version\": %u, \"header_primary\": \"%s\", "
+		       "\"header_backup\": \"%s\", \"clean_shutdown\": %s, \"pool_size\": %" PRIu64
 		       ", \"segment_size\": %" PRIu64 ", \"segments\": %u, \"record_max_bytes\": %"
 		       PRIu64 ", \"key_max_bytes\": %u, \"value_max_bytes\": %" PRIu64
 		       ", \"capacity_bytes\": %" PRIu64
@@ -131,7 +137,8 @@ static void info_print(const char *path, const struct insp_info *i, int json)
 		return;
 	}
 	printf("store:           %s\nbackend:         dax (pmem mapping: %s)\n"
-	       "format version:  %u\nclean shutdown:  %s\npool size:       %" PRIu64
+	       "format version:  %u\nheader:          primary %s, backup copy %s"
+	       "\nclean shutdown:  %s\npool size:       %" PRIu64
 	       "\nsegment size:    %" PRIu64 "\nsegments:        %u\nmax record:      %" PRIu64
 	       " (48 B header + key + value, 8 B aligned; also the largest batch)"
 	       "\nmax key:         %u\nmax value:       %" PRIu64 " (with a 1-byte key)"

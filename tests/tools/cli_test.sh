@@ -96,10 +96,12 @@ out_is ""
 # ---- info ----
 expect 0 "$DAXKV" info "$S"
 out_has "clean shutdown:  yes"
+out_has "header:          primary valid, backup copy valid"
 out_has "keys:            9"
 expect 0 "$DAXKV" info "$S" --json
 out_has '"keys": 9'
 out_has '"format_version": 1'
+out_has '"header_primary": "valid", "header_backup": "valid"'
 if command -v python3 >/dev/null; then
 	python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/out" || fail "info --json is not JSON"
 fi
@@ -162,6 +164,23 @@ if [ -n "$off" ]; then
 else
 	fail "marker value not found in the pool file"
 fi
+# the primary pool header damaged: read through the backup, damage, repaired
+cp "$S" "$T/hdr"
+printf 'Z' | dd of="$T/hdr" bs=1 seek=40 conv=notrunc 2>/dev/null
+expect 0 "$DAXKV" info "$T/hdr" --json
+out_has '"header_primary": "damaged", "header_backup": "valid"'
+expect 1 "$DAXKV" check "$T/hdr"
+out_has "backup copy"
+expect 0 "$DAXKV" check "$T/hdr" --repair
+expect 0 "$DAXKV" info "$T/hdr"
+out_has "header:          primary valid, backup copy valid"
+# a pool a writer marked damaged (sb->clean = 2 at offset 4104): exit 1, repaired
+cp "$S" "$T/marked"
+printf '\002' | dd of="$T/marked" bs=1 seek=4104 conv=notrunc 2>/dev/null
+expect 1 "$DAXKV" check "$T/marked"
+out_has "marked damaged"
+expect 0 "$DAXKV" check "$T/marked" --repair
+expect 0 "$DAXKV" check "$T/marked"
 expect 4 "$DAXKV" info "$T/trunc"
 printf 'not a pool at all, just some bytes that are long enough......' >"$T/junk"
 expect 4 "$DAXKV" check "$T/junk"

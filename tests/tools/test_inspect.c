@@ -402,6 +402,143 @@ static void test_random_damage(void)
 	}
 }
 
+/* ---- suite: pool header copies and the damage mark ---- */
+
+static void info_of(const char *path, struct insp_info *info)
+{
+	struct insp *in = NULL;
+	CU_ASSERT_EQUAL_FATAL(insp_open(path, 0, &in), DAXKV_OK);
+	CU_ASSERT_EQUAL(insp_info(in, info), DAXKV_OK);
+	insp_close(in);
+}
+
+/* Whether the primary pool header and its backup copy are byte-equal. */
+static bool hdr_copies_equal(const char *path)
+{
+	size_t len;
+	char *p = map_pool(path, &len);
+	bool eq = memcmp(p, p + POOL_HDR_BACKUP_OFF, sizeof(struct pool_hdr)) == 0;
+	munmap(p, len);
+	return eq;
+}
+
+/* A handle that met damage marks the pool (sb->clean = DKV_SB_DAMAGED): check
+ * says so (it was a note about an unclean shutdown before), repair clears it. */
+static void test_marked_damaged(void)
+{
+	char path[256];
+	daxkv *db = populate(path, sizeof(path), "insp-marked");
+	CU_ASSERT_EQUAL(daxkv_close(db), DAXKV_OK);
+	poke8(path, DKV_SB_STATE_OFF + offsetof(struct sb_state, clean), DKV_SB_DAMAGED);
+	struct insp_summary s;
+	expect_damaged(path, &s);
+	CU_ASSERT_EQUAL(s.problems, 1);
+	CU_ASSERT_EQUAL(repair_path(path, 0, &s), DAXKV_OK);
+	CU_ASSERT_EQUAL(s.lost_keys, 0);
+	struct insp_info info;
+	info_of(path, &info);
+	CU_ASSERT_EQUAL(info.clean, 1);
+	expect_whole(path);
+}
+
+/* The mark left by a real handle: an index node's level-0 link cleared makes
+ * a writer meet damage (ECORRUPT, then EREADONLY); check reports the mark and
+ * the damage, repair (its default, from the sound nodes) leaves a clean pool
+ * with every key. */
+static void test_marked_by_handle(void)
+{
+	char path[256], k[DKVT_KEYBUF];
+	daxkv *db = populate(path, sizeof(path), "insp-handle");
+	CU_ASSERT_EQUAL(daxkv_close(db), DAXKV_OK);
+	uint64_t node = nth_node(path, 100);
+	CU_ASSERT_FATAL(node != 0);
+	/* a backward link: level 0 loops; a writer inserting past it meets it */
+	poke8(path, node + offsetof(struct sl_node, next), nth_node(path, 90));
+	db = dkvt_open_store(path, 0, 0, 0, 0); /* a clean pool: open walks nothing */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	uint8_t v[512];
+	size_t vl;
+	int rc = DAXKV_OK;
+	for (uint32_t i = 0; i < NKEYS && rc == DAXKV_OK; i++) {
+		val_for(i, 7, v, &vl);
+		rc = daxkv_put(db, k, dkvt_key(i, k), v, vl);
+	}
+	CU_ASSERT(rc == DAXKV_ECORRUPT || rc == DAXKV_EREADONLY);
+	CU_ASSERT_EQUAL(daxkv_close(db), DAXKV_OK);
+	struct insp_info info;
+	info_of(path, &info);
+	CU_ASSERT_EQUAL(info.clean, 0);
+	struct insp_summary s;
+	expect_damaged(path, &s);
+	CU_ASSERT(s.problems >= 2); /* the mark and the loop */
+	CU_ASSERT_EQUAL(repair_path(path, 0, &s), DAXKV_OK);
+	expect_clean(path);
+	info_of(path, &info);
+	CU_ASSERT_EQUAL(info.clean, 1);
+	dkvt_remove(path);
+}
+
+/* The primary pool header damaged, the backup sound: a read-only check reads
+ * through the backup and reports damage; repair restores the primary. */
+static void test_header_primary(void)
+{
+	char path[256];
+	daxkv *db = populate(path, sizeof(path), "insp-hdr1");
+	CU_ASSERT_EQUAL(daxkv_close(db), DAXKV_OK);
+	size_t len;
+	char *p = map_pool(path, &len);
+	p[offsetof(struct pool_hdr, uuid_lo)] ^= 1; /* fails the CRC */
+	munmap(p, len);
+	struct insp_info info;
+	info_of(path, &info);
+	CU_ASSERT_EQUAL(info.hdr_primary_ok, 0);
+	CU_ASSERT_EQUAL(info.hdr_backup, INSP_HDR_BACKUP_OK);
+	CU_ASSERT_FALSE(hdr_copies_equal(path)); /* a read-only look writes nothing */
+	struct insp_summary s;
+	expect_damaged(path, &s);
+	CU_ASSERT_EQUAL(s.problems, 1);
+	CU_ASSERT_EQUAL(repair_path(path, 0, &s), DAXKV_OK);
+	CU_ASSERT(hdr_copies_equal(path));
+	info_of(path, &info);
+	CU_ASSERT_EQUAL(info.hdr_primary_ok, 1);
+	expect_whole(path);
+}
+
+/* The backup copy damaged (primary sound): damage that repair rewrites; an
+ * absent backup (an older pool) is only a note, and the next read-write
+ * open adds it. */
+static void test_header_backup(void)
+{
+	char path[256];
+	daxkv *db = populate(path, sizeof(path), "insp-hdr2");
+	CU_ASSERT_EQUAL(daxkv_close(db), DAXKV_OK);
+	struct insp_info info;
+	info_of(path, &info);
+	CU_ASSERT(info.hdr_primary_ok == 1 && info.hdr_backup == INSP_HDR_BACKUP_OK);
+	size_t len;
+	char *p = map_pool(path, &len);
+	p[POOL_HDR_BACKUP_OFF + offsetof(struct pool_hdr, nsegs)] ^= 4;
+	munmap(p, len);
+	info_of(path, &info);
+	CU_ASSERT(info.hdr_primary_ok == 1 && info.hdr_backup == INSP_HDR_BACKUP_BAD);
+	struct insp_summary s;
+	expect_damaged(path, &s);
+	CU_ASSERT_EQUAL(s.problems, 1);
+	CU_ASSERT_EQUAL(repair_path(path, 0, &s), DAXKV_OK);
+	CU_ASSERT(hdr_copies_equal(path));
+	expect_clean(path);
+	p = map_pool(path, &len);
+	memset(p + POOL_HDR_BACKUP_OFF, 0, sizeof(struct pool_hdr));
+	munmap(p, len);
+	info_of(path, &info);
+	CU_ASSERT_EQUAL(info.hdr_backup, INSP_HDR_BACKUP_MISSING);
+	CU_ASSERT_EQUAL(check_path(path, &s), DAXKV_OK);
+	CU_ASSERT(s.problems == 0 && s.notes == 1);
+	CU_ASSERT_EQUAL(verify_keys(path, UINT32_MAX, 0), 0); /* a read-write open */
+	CU_ASSERT(hdr_copies_equal(path));
+	dkvt_remove(path);
+}
+
 /* ---- main ---- */
 
 static const struct dkvt_test clean_tests[] = {
@@ -423,9 +560,18 @@ static const struct dkvt_test damage_tests[] = {
 	{ NULL, NULL },
 };
 
+static const struct dkvt_test header_tests[] = {
+	{ "marked_damaged", test_marked_damaged },
+	{ "marked_by_handle", test_marked_by_handle },
+	{ "header_primary", test_header_primary },
+	{ "header_backup", test_header_backup },
+	{ NULL, NULL },
+};
+
 static const struct dkvt_suite suites[] = {
 	{ "clean", clean_tests },
 	{ "damage", damage_tests },
+	{ "header", header_tests },
 	{ NULL, NULL },
 };
 

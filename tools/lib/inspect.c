@@ -112,6 +112,34 @@ static int node_geometry(struct insp *in)
 	return 0;
 }
 
+static bool all_zero(const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	for (size_t i = 0; i < n; i++)
+		if (c[i])
+			return false;
+	return true;
+}
+
+/* Which header copy pool_open chose, and what the backup holds.  A read-only
+ * open reads through a sound backup when the primary fails (pool.c); a
+ * read-write one has already rewritten the primary (and a stale backup). */
+static void hdr_copies(struct insp *in)
+{
+	const struct pool *p = &in->db->pool;
+	const struct pool_hdr *bak = (const void *)(p->base + POOL_HDR_BACKUP_OFF);
+	in->hdr_primary_bad = p->hdr == bak || p->hdr_restored;
+	if (p->hdr == bak)
+		in->hdr_backup = INSP_HDR_BACKUP_OK;
+	else if (all_zero(bak, sizeof(*bak)))
+		in->hdr_backup = INSP_HDR_BACKUP_MISSING;
+	else if (pool_hdr_check(bak, p->size) || memcmp(bak, p->hdr, sizeof(*bak)))
+		in->hdr_backup = INSP_HDR_BACKUP_BAD;
+	else
+		in->hdr_backup = INSP_HDR_BACKUP_OK;
+	dkv_clear_err(); /* pool_hdr_check's verdict is not the caller's error */
+}
+
 int insp_open(const char *path, int rw, struct insp **out)
 {
 	struct insp *in = calloc(1, sizeof(*in));
@@ -128,6 +156,7 @@ int insp_open(const char *path, int rw, struct insp **out)
 	rc = pool_open(path, !rw, !rw, &db->pool); /* one status per meaning */
 	if (rc)
 		goto out;
+	hdr_copies(in);
 	dkv_map_layout(db);
 	db->read_only = !rw;
 	db->was_clean = db->sb->clean == 1;
@@ -287,6 +316,8 @@ int insp_info(struct insp *in, struct insp_info *o)
 	struct daxkv *db = in->db;
 	memset(o, 0, sizeof(*o));
 	o->format_version = db->hdr->version;
+	o->hdr_primary_ok = !in->hdr_primary_bad;
+	o->hdr_backup = in->hdr_backup;
 	o->is_pmem = db->pool.is_pmem;
 	o->clean = db->was_clean;
 	o->pool_size = db->hdr->pool_size;
@@ -527,10 +558,37 @@ static void check_bitmaps(struct chk *c)
 	}
 }
 
+/* The pool header's copies and the damage mark: each is damage that
+ * `check --repair` clears (its read-write open restores the header copies;
+ * its rebuild and the engine's clean close replace the mark). */
+static void check_pool(struct chk *c)
+{
+	struct insp *in = c->in;
+	if (in->hdr_primary_bad)
+		insp_say(&c->o, INSP_DAMAGE, INSP_AT_POOL, -1, 0, -1, NULL, 0,
+			 "the pool header fails its checks; its backup copy (offset %u) is "
+			 "sound and was used: check --repair restores the primary",
+			 POOL_HDR_BACKUP_OFF);
+	if (in->hdr_backup == INSP_HDR_BACKUP_BAD)
+		insp_say(&c->o, INSP_DAMAGE, INSP_AT_POOL, -1, POOL_HDR_BACKUP_OFF, -1, NULL, 0,
+			 "the backup copy of the pool header is damaged or differs from the "
+			 "primary: check --repair rewrites it");
+	else if (in->hdr_backup == INSP_HDR_BACKUP_MISSING)
+		insp_say(&c->o, INSP_NOTE, INSP_AT_POOL, -1, POOL_HDR_BACKUP_OFF, -1, NULL, 0,
+			 "the pool header has no backup copy (a pool from an older build): "
+			 "the next read-write open adds it");
+	if (in->db->sb->clean == DKV_SB_DAMAGED)
+		insp_say(&c->o, INSP_DAMAGE, INSP_AT_POOL, -1, DKV_SB_STATE_OFF, -1, NULL, 0,
+			 "the pool is marked damaged: a writer met damage in the index and "
+			 "stopped; run check --repair");
+}
+
 static void check_counts(struct chk *c)
 {
 	struct daxkv *db = c->in->db;
 	c->o.sum->keys = c->keys;
+	if (db->sb->clean == DKV_SB_DAMAGED) /* check_pool said it */
+		return;
 	if (!db->was_clean) {
 		insp_say(&c->o, INSP_NOTE, INSP_AT_POOL, -1, 0, -1, NULL, 0,
 			 "unclean shutdown: the next read-write open recovers the pool and "
@@ -579,6 +637,7 @@ int insp_check(struct insp *in, insp_emit_fn emit, void *ctx, struct insp_summar
 		rc = dkv_err(DAXKV_ENOMEM, "out of memory");
 		goto out;
 	}
+	check_pool(&c);
 	check_log(&c);
 	check_level0(&c);
 	check_upper(&c);

@@ -29,8 +29,19 @@ struct insp; /* an inspected pool */
 int insp_open(const char *path, int rw, struct insp **out);
 void insp_close(struct insp *in);
 
+/* The backup copy of the pool header (pmem/pool.h) as the inspection found it. */
+enum insp_hdr_backup {
+	INSP_HDR_BACKUP_OK = 0,      /* sound and equal to the header in use */
+	INSP_HDR_BACKUP_MISSING = 1, /* all zeroes: a pool from before the backup; the
+	                                next read-write open adds it */
+	INSP_HDR_BACKUP_BAD = 2,     /* damaged or different from the primary; a
+	                                read-write open (check --repair) rewrites it */
+};
+
 struct insp_info {
 	uint32_t format_version;
+	int hdr_primary_ok; /* 0: the primary header is damaged, read through the backup */
+	int hdr_backup;     /* enum insp_hdr_backup */
 	int is_pmem;       /* the mapping is (emulated) persistent memory */
 	int clean;         /* clean-shutdown flag */
 	uint64_t pool_size, seg_size;
@@ -78,7 +89,9 @@ struct insp_summary {
 	uint64_t fixed;          /* repair: steps taken */
 };
 
-/* Full read-only verification (see docs/CLI.md): segment headers, every
+/* Full read-only verification (see docs/CLI.md): the pool header's two
+ * copies, the damage mark a handle leaves (sb->clean == DKV_SB_DAMAGED),
+ * segment headers, every
  * record's CRC, level 0 (pointers, node sanity, record of the node's key,
  * order, loops, bitmap bit), upper levels, bitmap leaks, discard counts and
  * the key count against a recount.  Each problem goes to emit (NULL: none).

@@ -36,6 +36,9 @@ struct insp {
 	uint64_t na_data;   /* first node slot of a node segment (segment-relative) */
 	uint32_t na_slots;  /* node slots per node segment */
 	uint64_t nlines;    /* 64-byte lines in the segment area (bitmap index space) */
+	int hdr_primary_bad; /* the primary pool header failed: read through the backup
+	                        (a read-write inspection rewrote the primary from it) */
+	int hdr_backup;      /* enum insp_hdr_backup: the backup copy as found */
 };
 
 /* What a node offset holds. */
