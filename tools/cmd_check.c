@@ -1,6 +1,6 @@
 /*
  * cmd_check.c -- `daxkv info` and `daxkv check [--repair [--from-log]]`,
- * over the inspector of engine/inspect.h (the pool is mapped read-only and
+ * over the inspector of tools/lib/inspect.h (the pool is mapped read-only and
  * nothing on it is trusted).
  */
 #include <getopt.h>

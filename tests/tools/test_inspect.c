@@ -1,6 +1,6 @@
 /*
  * test_inspect.c -- `daxkv check` and `check --repair` underneath: the
- * inspector (engine/inspect.h) on clean stores and on stores damaged through
+ * inspector (tools/lib/inspect.h) on clean stores and on stores damaged through
  * the pool file (a record's bytes, a node's next pointer, a loop, an upper
  * level, a segment header, a discard count, the whole index), each followed by
  * a repair and a clean re-check.
