@@ -1,7 +1,7 @@
 /*
  * engines.c -- the engine registry, daxkv's adapter and pmem-floor.
  *
- * pmem-floor is "the physical limit of a durable write" (shared/PEERS.md): each
+ * pmem-floor is "the physical limit of a durable write" (docs/BENCHMARKS.md): each
  * put assembles header + key + value in DRAM and appends it to a pre-faulted
  * pmem-mapped file with one pmem_memcpy_persist.  The file is a ring (long
  * time-based runs wrap), its index a DRAM array by key number: its reads are a

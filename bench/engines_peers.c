@@ -1,6 +1,6 @@
 /*
  * engines_peers.c -- RocksDB, LevelDB and LMDB adapters, each set up durably the
- * way shared/PEERS.md says (sync=0 turns their syncs off, for comparison), each
+ * way docs/BENCHMARKS.md ("Engines") says (sync=0 turns their syncs off, for comparison), each
  * behind its HAVE_* switch from CMake.
  *
  * Every get copies the value into the caller's buffer, as daxkv_get does; every
@@ -439,7 +439,7 @@ static void lm_thread_fini(void *eng, void *tctx)
 	free(t);
 }
 
-/* One write transaction and commit per operation (PEERS.md). */
+/* One write transaction and commit per operation (docs/BENCHMARKS.md, "Engines"). */
 static int lm_write(struct lm *l, const void *k, size_t kl, const void *v, size_t vl, int is_del)
 {
 	MDB_txn *txn = NULL;

@@ -1,6 +1,6 @@
 /*
  * format.h -- every on-media structure of the DAX backend, pinned with
- * _Static_assert (STYLE.md).  Layout of a pool (offsets in bytes):
+ * _Static_assert (docs/ARCHITECTURE.md, "Persistent format").  Layout of a pool (offsets in bytes):
  *
  *   0      struct pool_hdr (pmem/pool.h): geometry, immutable, CRC-sealed
  *   4096   struct sb_state: mutable superblock words, each published by one

@@ -1,7 +1,7 @@
 /*
  * gc.c -- online garbage collection of log segments.
  *
- * rosedb's discard-ratio GC (seed 001) made online and crash-safe:
+ * rosedb's discard-ratio GC (its getCCL victim rule) made online and crash-safe:
  *  - accounting: every segment's live bytes (records the index points at)
  *    move with each insert, overwrite, delete, batch and relocation, so its
  *    dead bytes are tail - live; DRAM only, recounted from the index after a
@@ -41,7 +41,7 @@
  * judged dead mid-batch.
  *
  * Tombstones: deletes normally unlink their node and write no record (the
- * index is the truth, DESIGN.md §4), so no older version can resurface from
+ * index is the truth, docs/ARCHITECTURE.md), so no older version can resurface from
  * the log after a crash.  A tombstone record exists only while a snapshot
  * needs the older version; GC drops it (unlinking the node) once no
  * snapshot does, and copies it otherwise.

@@ -1,5 +1,6 @@
 /*
- * recovery.c -- what open does after a crash (DESIGN.md §8).
+ * recovery.c -- what open does after a crash (docs/ARCHITECTURE.md, "Open and
+ * recovery").
  *
  * Cost is bounded by the pool geometry, never by the number of keys:
  *  1. each active segment: extend its tail over the records past the

@@ -8,7 +8,7 @@
  * nodes being removed.  The lock/mark/linked bits live in the node's volatile
  * word, tagged with the boot generation, so they mean nothing after a restart
  * and recovery never has to visit nodes to clear them.  p = 1/4 and 32 levels
- * follow Redis' zskiplist (seed 003).
+ * follow Redis' zskiplist (t_zset.c).
  *
  * The writers (insert, update, unlink, purge, GC repoint, recovery settle)
  * are in skiplist_write.c; what both share is in skiplist_node.h.

@@ -5,7 +5,7 @@
  * an operation in flight.  The search and the node layout are in skiplist.c
  * and skiplist_node.h.
  *
- * Durability invariants (DESIGN.md §4):
+ * Durability invariants (docs/ARCHITECTURE.md, "Durability invariants"):
  *  PERSIST(SL-1): the record, the new node's content and the lane slot are
  *                 durable (one fence) before anything points at the node.
  *  PERSIST(SL-2): the operation is published with one 8-byte store (level-0 link,

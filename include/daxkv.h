@@ -2,7 +2,7 @@
  * daxkv.h -- the public API of daxkv, an embedded key-value store for
  * Linux persistent memory (DAX).  This is the one installed header.
  *
- * Conventions (shared/API.md is the contract):
+ * Conventions (docs/ARCHITECTURE.md describes the design behind them):
  *  - Fallible functions return DAXKV_OK (0) or a negative DAXKV_E* code;
  *    daxkv_strerror() names a code, daxkv_errmsg() holds the calling
  *    thread's detail of its last error.

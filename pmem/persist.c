@@ -373,29 +373,4 @@ uint64_t pm_shadow_fences(void)
 	return n;
 }
 
-#else /* !DAXKV_TEST_HOOKS */
-
-int pm_shadow_start(void *base, size_t len, const struct pm_shadow_opts *o)
-{
-	(void)base;
-	(void)len;
-	(void)o;
-	return -1;
-}
-
-int pm_shadow_dump(const char *path)
-{
-	(void)path;
-	return -1;
-}
-
-void pm_shadow_stop(void)
-{
-}
-
-uint64_t pm_shadow_fences(void)
-{
-	return 0;
-}
-
 #endif /* DAXKV_TEST_HOOKS */

@@ -1,12 +1,12 @@
 /*
- * persist.h -- the only door to flush and fence instructions (STYLE.md).
+ * persist.h -- the only door to flush and fence instructions (docs/ARCHITECTURE.md).
  *
  * Durability model (x86 ADR): a store is durable once its cache line was
  * written back (clwb/clflushopt, or a non-temporal store) AND a fence (sfence)
  * after it completed.  engine/ calls only these wrappers.
  *
  * Every call is counted per thread (pm_counters), so tests can assert the
- * fence budget of DESIGN.md §4, and in a test build (DAXKV_TEST_HOOKS) the
+ * fence budget (docs/ARCHITECTURE.md), and in a test build (DAXKV_TEST_HOOKS) the
  * power-loss shadow mode can model what survives a power cut: it keeps only
  * lines that were flushed AND fenced (SQLite's crash VFS idea, for pmem).
  */
@@ -38,7 +38,8 @@ void pm_copy_nodrain(void *dst, const void *src, size_t len);
 void pm_set_nodrain(void *dst, int c, size_t len);
 
 /*
- * Power-loss shadow mode (test builds only; a no-op returning -1 otherwise).
+ * Power-loss shadow mode (test builds only: DAXKV_TEST_HOOKS; the shipped
+ * library has none of it).
  *
  * pm_shadow_start(base, len): from now on [base, base+len) (the mapped pool)
  * has a shadow copy, initialised from its current contents, that models the
@@ -62,11 +63,13 @@ struct pm_shadow_opts {
 	unsigned seed;
 	int status_on_crash;
 };
+#ifdef DAXKV_TEST_HOOKS
 int pm_shadow_start(void *base, size_t len, const struct pm_shadow_opts *o);
 /* Writes the current shadow to path (0 or -1). */
 int pm_shadow_dump(const char *path);
 void pm_shadow_stop(void);
 /* Number of fences seen by the shadow since start. */
 uint64_t pm_shadow_fences(void);
+#endif
 
 #endif

@@ -4,7 +4,7 @@
  * One process at a time: flock(LOCK_EX) for read-write, LOCK_SH for
  * read-only, taken before anything is read or written (EBUSY otherwise).
  * A mapping libpmem does not call pmem (no DAX, no PMEM_IS_PMEM_FORCE) is
- * refused: flushes there would not make data durable (DESIGN.md §2).
+ * refused: flushes there would not make data durable (docs/ARCHITECTURE.md).
  */
 #include <errno.h>
 #include <stdbool.h>

@@ -35,7 +35,7 @@ void dkv_verify_fail(const char *what, const char *file, int line)
 }
 
 /* ISA-L's crc32_iscsi is CRC32C with SSE4.2/PCLMUL folding: a few ns for
- * small records, many GB/s for large ones (DESIGN.md §9). */
+ * small records, many GB/s for large ones (ISA-L crc32_iscsi). */
 uint32_t dkv_crc(uint32_t seed, const void *buf, size_t len)
 {
 	return crc32_iscsi((unsigned char *)(uintptr_t)buf, (int)len, seed);

@@ -1,6 +1,6 @@
 /*
  * test_kill.c -- SIGKILL a writer at random points, reopen, verify
- * (WiredTiger's random_abort, STYLE.md "Tests").
+ * (WiredTiger's random_abort test).
  *
  * Each cycle forks a child that opens the pool (background GC on, the two
  * victim policies in alternate cycles, so kills land inside relocation and

@@ -41,6 +41,21 @@ for f in include/daxkv.h bin/daxkv; do
 done
 [[ -e "$libdir/libdaxkv.a" && -e "$libdir/libdaxkv.so.1" ]] || fail "libdaxkv.a/.so.1 missing"
 
+# The shipped library is the engine alone: no test hook, no offline tool
+# (inspect, repair, the dump reader: tools/lib), in any symbol table -- nm,
+# not only nm -D (static functions of a not stripped build show up too).
+if command -v nm >/dev/null; then
+	for lib in "$libdir/libdaxkv.so" "$libdir/libdaxkv.a"; do
+		leaked=$(nm "$lib" 2>/dev/null | awk '{print $NF}' |
+			grep -E '^(dkv_test_|insp_|repair_|rep_|dump_r_|pm_shadow_)' | sort -u | head -5 ||
+			true)
+		[[ -z "$leaked" ]] || fail "$(basename "$lib") holds test or offline-tool symbols: $leaked"
+	done
+	exported=$(nm -D --defined-only "$libdir/libdaxkv.so" | awk '{print $NF}' |
+		grep -v -e '^daxkv_' -e '^_' || true)
+	[[ -z "$exported" ]] || fail "libdaxkv.so exports names outside daxkv_*: $exported"
+fi
+
 # pkg-config: the prefix it reports is where the .pc lies, not the configured one.
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 pc_inc=$("$pkgconfig" --variable=includedir daxkv)

@@ -1,7 +1,7 @@
 /*
  * test_api.c -- the public API of daxkv.h, function by function: open/create/
  * close, put/get/delete, bad input, limits, read-only stores, the non-DAX
- * refusal, error strings and the fence budget of DESIGN.md §4.  (Full pools,
+ * refusal, error strings and the fence budget (docs/ARCHITECTURE.md).  (Full pools,
  * batches, iterators, stats and corruption: test_store.c.)
  *
  * Child modes (the test re-executes itself for a clean second process):
@@ -751,7 +751,7 @@ static uint64_t flushes_now(void)
 	return c.flushes;
 }
 
-/* DESIGN.md §4: <= 2 fences per put or delete, 0 fences and flushes per get;
+/* The budget (docs/ARCHITECTURE.md): <= 2 fences per put or delete, 0 fences and flushes per get;
  * batches share fences. */
 static void test_fence_budget(void)
 {
