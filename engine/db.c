@@ -4,9 +4,11 @@
  * the creation, attach and clean close of a pool.
  *
  * Durability invariants:
- *  PERSIST(DB-1): sb->clean is cleared (durably) at open before anything else is
- *                 written, and set only after close made every DRAM summary
- *                 (tails, live bytes, key count) durable.
+ *  PERSIST(DB-1): sb->clean is cleared (durably) at open before the engine
+ *                 writes anything else (pool.c may first restore a header
+ *                 copy; a pool marked damaged keeps its mark until
+ *                 dkv_reindex has rebuilt it), and set only after close made
+ *                 every DRAM summary (tails, live bytes, key count) durable.
  */
 #include <errno.h>
 #include <limits.h>
@@ -187,7 +189,9 @@ static int attach(struct daxkv *db)
 	db->boot_gen = (uint32_t)db->sb->boot_gen + 1;
 	if (!db->read_only) {
 		db->sb->boot_gen = db->boot_gen;
-		db->sb->clean = 0;
+		/* A marked pool keeps its mark until dkv_reindex has rebuilt it:
+		 * a crash during the rebuild must not forget the damage. */
+		db->sb->clean = marked ? DKV_SB_DAMAGED : 0;
 		pm_persist(db->sb, sizeof(*db->sb)); /* PERSIST(DB-1) */
 	}
 	atomic_store(&db->seq, db->sb->seq_lease);

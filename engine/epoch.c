@@ -2,7 +2,7 @@
  * epoch.c -- epoch-based reclamation for nodes and segments.
  *
  * Our own small scheme instead of liburcu: the read side is one TLS-indexed
- * store and a fence, it is written with C11 atomics that TSan understands
+ * seq_cst exchange (a store with a full barrier), it is written with C11 atomics that TSan understands
  * (liburcu's hand-written barriers make TSan report false races), and pins
  * can belong to objects (iterators live across calls and threads).
  *

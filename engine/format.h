@@ -110,9 +110,12 @@ _Static_assert(offsetof(struct rec_hdr, seq) == 16, "rec seq");
 
 /* ---- skiplist nodes ----
  * A node lives in a node segment, in 1..5 consecutive 64-byte slots.
- * loc is the record offset (| LOC_TOMB when the record is a delete), published
- * with one 8-byte store.  vw is volatile (lock/mark/linked bits tagged with
- * the boot generation); it is never flushed and means nothing after a restart. */
+ * loc is the record offset, published with one 8-byte store; | LOC_TOMB marks
+ * the key deleted: either loc is a tombstone record (a delete under an open
+ * snapshot) or the key's last put (a delete no snapshot needed writes no
+ * record; the node is unlinked right after).  vw is volatile (lock/mark/linked
+ * bits tagged with the boot generation): it may reach media with its line,
+ * and a word of an earlier boot reads as plain LINKED, so it needs no flush. */
 #define LOC_TOMB 1ull
 struct sl_node {
 	uint64_t loc;

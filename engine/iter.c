@@ -196,12 +196,33 @@ static inline void prefetch_ahead(struct daxkv *db, const struct sl_node *n)
 		__builtin_prefetch(dkv_ptr(db, o2));
 }
 
+/* The keys an iterator hands out move strictly one way.  next_of orders the
+ * nodes, but a damaged record (a reverted line) can name another key than
+ * its node's; the key handed out is the record's, so it is checked too. */
+static void check_order(daxkv_iter *it, uint64_t last, bool fwd)
+{
+	if (!it->cur || !last)
+		return;
+	const struct rec_hdr *a = rec_at(it->db, last), *b = rec_at(it->db, it->rec);
+	size_t n = a->klen < b->klen ? a->klen : b->klen;
+	int c = memcmp(rec_key(a), rec_key(b), n);
+	c = c ? c : (a->klen > b->klen) - (a->klen < b->klen);
+	if (DKV_UNLIKELY(fwd ? c >= 0 : c <= 0)) {
+		if (!it->status)
+			it->status = dkv_err(DAXKV_ECORRUPT, "record at %llu is out of key order "
+					     "(damaged)", (unsigned long long)it->rec);
+		it->cur = NULL;
+	}
+}
+
 DAXKV_API void daxkv_iter_next(daxkv_iter *it)
 {
 	if (!it || !it->cur)
 		return;
+	uint64_t last = it->rec;
 	it->cur = next_of(it, it->cur);
 	settle(it, true);
+	check_order(it, last, true);
 	if (it->cur)
 		prefetch_ahead(it->db, it->cur);
 }
@@ -210,8 +231,10 @@ DAXKV_API void daxkv_iter_prev(daxkv_iter *it)
 {
 	if (!it || !it->cur)
 		return;
+	uint64_t last = it->rec;
 	it->cur = prev_of(it, it->cur);
 	settle(it, false);
+	check_order(it, last, false);
 }
 
 DAXKV_API const void *daxkv_iter_key(const daxkv_iter *it, size_t *klen)

@@ -76,5 +76,6 @@ uint64_t dkv_next_seq(struct daxkv *db, uint64_t n)
 	uint64_t s = atomic_fetch_add(&db->seq, n) + 1;
 	if (DKV_UNLIKELY(s + n > atomic_load_explicit(&db->lease, memory_order_acquire)))
 		dkv_lease_extend(db, s + n);
+	DAXKV_ASSERT(s + n <= atomic_load(&db->lease)); /* PERSIST(LANE-1) */
 	return s;
 }

@@ -184,6 +184,8 @@ void na_commit(struct daxkv *db, uint64_t off, unsigned level)
 {
 	struct na_pos p = na_locate(db, off, level);
 	_Atomic uint64_t *w = &na_bitmap(db, p.seg)[p.word];
+	/* Only a slot this writer reserved (DRAM) is committed. */
+	DAXKV_ASSERT((atomic_load(&db->segs[p.seg].resv[p.word]) & p.bits) == p.bits);
 	atomic_fetch_or(w, p.bits);
 	pm_flush((const void *)w, 8); /* PERSIST(NA-1) */
 	atomic_fetch_add(&db->segs[p.seg].used, (uint32_t)__builtin_popcountll(p.bits));
@@ -198,7 +200,10 @@ static void na_unquarantine(struct daxkv *db, uint64_t arg)
 void na_free(struct daxkv *db, uint64_t off, unsigned level)
 {
 	struct na_pos p = na_locate(db, off, level);
-	atomic_fetch_or(&db->segs[p.seg].resv[p.word], p.bits);
+	/* A live node is neither reserved nor quarantined: freed once. */
+	uint64_t q = atomic_fetch_or(&db->segs[p.seg].resv[p.word], p.bits);
+	DAXKV_ASSERT(!(q & p.bits));
+	(void)q;
 	_Atomic uint64_t *w = &na_bitmap(db, p.seg)[p.word];
 	atomic_fetch_and(w, ~p.bits);
 	pm_flush((const void *)w, 8); /* PERSIST(NA-2) */

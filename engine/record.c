@@ -21,6 +21,16 @@ static uint32_t rec_crc(uint64_t gen, const struct rec_hdr *h, const void *key,
 	return dkv_crc(c, val, h->vlen);
 }
 
+/* The paired check of the write: the bytes at off read back as what was
+ * written, CRC and all (recovery checks the same CRC after a crash).  The
+ * fields are the caller's (the tests write bad ones on purpose). */
+static __attribute__((unused)) bool rec_written_ok(const struct daxkv *db, uint64_t off,
+						  uint64_t gen, uint32_t crc)
+{
+	const struct rec_hdr *h = rec_at(db, off);
+	return h->crc == crc && rec_crc(gen, h, rec_key(h), rec_val(h)) == crc;
+}
+
 void rec_write(struct daxkv *db, uint64_t off, uint64_t gen, const struct rec_in *r)
 {
 	static __thread uint64_t stage[REC_STAGE / 8];
@@ -30,6 +40,9 @@ void rec_write(struct daxkv *db, uint64_t off, uint64_t gen, const struct rec_in
 	};
 	uint64_t total = rec_size(r->klen, r->vlen);
 	char *dst = dkv_ptr(db, off);
+	/* REC: a whole record, 8-aligned, inside the data area of one segment. */
+	DAXKV_ASSERT(rec_off_ok(db, off) &&
+		     off - dkv_seg_start(db, dkv_seg_of(db, off)) + total <= db->seg_size);
 
 	h.crc = rec_crc(gen, &h, r->key, r->val);
 	if (total <= REC_STAGE) {
@@ -42,6 +55,7 @@ void rec_write(struct daxkv *db, uint64_t off, uint64_t gen, const struct rec_in
 		memset(s + sizeof(h) + r->klen + r->vlen, 0,
 		       total - sizeof(h) - r->klen - r->vlen);
 		pm_copy_nodrain(dst, s, total);
+		DAXKV_ASSERT(rec_written_ok(db, off, gen, h.crc));
 		return;
 	}
 	pm_copy_nodrain(dst, &h, sizeof(h));
@@ -51,6 +65,7 @@ void rec_write(struct daxkv *db, uint64_t off, uint64_t gen, const struct rec_in
 	uint64_t pad = total - sizeof(h) - r->klen - r->vlen;
 	if (pad)
 		pm_set_nodrain(dst + total - pad, 0, pad);
+	DAXKV_ASSERT(rec_written_ok(db, off, gen, h.crc));
 }
 
 bool rec_off_ok(const struct daxkv *db, uint64_t off)

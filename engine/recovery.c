@@ -170,7 +170,9 @@ int dkv_reindex(struct daxkv *db)
 		return dkv_err(DAXKV_ECORRUPT, "%s: open it read-only to read what is left, or "
 			       "run `daxkv check --repair` to rebuild the index", why);
 	}
-	l0_rebuild(db);
+	l0_rebuild(db); /* fenced */
+	db->sb->clean = 0; /* rebuilt: an ordinary unclean pool from here on */
+	pm_persist(&db->sb->clean, 8);
 	return 0;
 }
 

@@ -132,6 +132,7 @@ int seg_take(struct daxkv *db, unsigned state, unsigned lane, enum seg_use use)
 	struct dkv_seg *s = &db->segs[id];
 	struct seg_hdr *h = dkv_seg_hdr(db, id);
 	uint64_t gen = s->gen + 1;
+	DAXKV_ASSERT(atomic_load(&s->state) == SEG_FREE); /* on the free list: free */
 	/* PERSIST(SEG-1): reset what the new state relies on, then publish it. */
 	h->tail = SEG_DATA_OFF;
 	h->live_bytes = 0;
@@ -149,6 +150,7 @@ int seg_take(struct daxkv *db, unsigned state, unsigned lane, enum seg_use use)
 	s->headroom = headroom;
 	atomic_store(&s->state, state);
 	seg_publish_sw(db, id, SW_MAKE(state, lane, gen));
+	DAXKV_ASSERT(h->tail == SEG_DATA_OFF && SW_GEN(h->sw) == gen); /* SEG-1 after */
 	return (int)id;
 }
 
@@ -156,6 +158,7 @@ void seg_seal(struct daxkv *db, uint32_t id)
 {
 	struct dkv_seg *s = &db->segs[id];
 	struct seg_hdr *h = dkv_seg_hdr(db, id);
+	DAXKV_ASSERT(atomic_load(&s->state) == SEG_ACTIVE);
 	/* Age for cost-benefit GC: a writer's segment holds data up to now; the
 	 * GC lane's holds old data it copied (it tracked the newest). */
 	if (s->owner != DKV_GC_LANE)
@@ -166,6 +169,7 @@ void seg_seal(struct daxkv *db, uint32_t id)
 	pm_persist(&h->tail, sizeof(h->tail) + sizeof(h->live_bytes) + sizeof(h->age_seq));
 	atomic_store(&s->state, SEG_SEALED);
 	seg_publish_sw(db, id, SW_MAKE(SEG_SEALED, s->owner, s->gen));
+	DAXKV_ASSERT(h->tail == atomic_load(&s->tail) && h->tail <= db->seg_size); /* SEG-1 */
 }
 
 uint64_t seg_max_record(const struct daxkv *db)
@@ -204,6 +208,8 @@ int seg_reserve(struct daxkv *db, unsigned lane, uint64_t len, enum seg_use use,
 	}
 	struct dkv_seg *s = &db->segs[L->seg];
 	uint64_t t = atomic_load_explicit(&s->tail, memory_order_relaxed);
+	DAXKV_ASSERT(atomic_load(&s->state) == SEG_ACTIVE && s->owner == lane &&
+		     t + len <= db->seg_size);
 	*off = dkv_seg_start(db, (uint32_t)L->seg) + t;
 	*gen = s->gen;
 	atomic_store_explicit(&s->tail, t + len, memory_order_release);
@@ -223,6 +229,7 @@ static void seg_free_cb(struct daxkv *db, uint64_t id)
 void seg_release(struct daxkv *db, uint32_t id)
 {
 	struct dkv_seg *s = &db->segs[id];
+	DAXKV_ASSERT(atomic_load(&s->state) != SEG_FREE); /* released once */
 	atomic_store(&s->state, SEG_FREE);
 	atomic_store(&s->live, 0);
 	/* PERSIST(SEG-2): the caller made every repoint out of it durable. */

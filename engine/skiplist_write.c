@@ -192,7 +192,7 @@ static int unlink_marked(struct daxkv *db, unsigned lane, struct sl_node *n, uin
 	}
 	uint64_t noff = dkv_off(db, n);
 	dkv_slot_set(db, lane, noff | LANE_OP_FREE);
-	pm_fence(); /* PERSIST(SL-1): tomb record and slot durable before the unlink. */
+	pm_fence(); /* PERSIST(SL-1): slot (and tomb record, if any) durable first. */
 	atomic_store_explicit((_Atomic uint64_t *)&n->loc, tomb, memory_order_release);
 	pm_flush(&n->loc, 8);
 	for (int l = n->level - 1; l >= 0; l--)
