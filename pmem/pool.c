@@ -125,15 +125,6 @@ int pool_hdr_check(const struct pool_hdr *h, uint64_t file_size)
 	return 0;
 }
 
-static bool all_zero(const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	for (size_t i = 0; i < n; i++)
-		if (c[i])
-			return false;
-	return true;
-}
-
 static struct pool_hdr *backup_of(const struct pool *p)
 {
 	return (struct pool_hdr *)(p->base + POOL_HDR_BACKUP_OFF);
@@ -153,7 +144,7 @@ static int pick_hdr(struct pool *p, const char *path, uint64_t file_size)
 		}
 		return 0;
 	}
-	bool zero = all_zero(prim, sizeof(*prim));
+	bool zero = dkv_all_zero(prim, sizeof(*prim));
 	/* Only damage falls back: a sound header of another version (or whose
 	 * geometry does not fit the file) is no reason to read the copy. */
 	bool damaged = zero || memcmp(prim->magic, POOL_MAGIC, 8) != 0 ||

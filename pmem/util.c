@@ -53,3 +53,11 @@ DAXKV_API const char *daxkv_errmsg(void)
 	return tl_errmsg;
 }
 
+bool dkv_all_zero(const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	for (size_t i = 0; i < n; i++)
+		if (c[i])
+			return false;
+	return true;
+}

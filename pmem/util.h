@@ -5,6 +5,7 @@
 #define DAXKV_UTIL_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Sets the calling thread's error detail (daxkv_errmsg) and returns code. */
@@ -14,5 +15,7 @@ _Noreturn void dkv_verify_fail(const char *what, const char *file, int line);
 /* CRC32C (ISA-L crc32_iscsi) of buf, continuing from seed. */
 uint32_t dkv_crc(uint32_t seed, const void *buf, size_t len);
 uint64_t dkv_now_ns(void);
+/* Whether the n bytes at p are all zero (an unwritten header, say). */
+bool dkv_all_zero(const void *p, size_t n);
 
 #endif

@@ -112,15 +112,6 @@ static int node_geometry(struct insp *in)
 	return 0;
 }
 
-static bool all_zero(const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	for (size_t i = 0; i < n; i++)
-		if (c[i])
-			return false;
-	return true;
-}
-
 /* Which header copy pool_open chose, and what the backup holds.  A read-only
  * open reads through a sound backup when the primary fails (pool.c); a
  * read-write one has already rewritten the primary (and a stale backup). */
@@ -131,7 +122,7 @@ static void hdr_copies(struct insp *in)
 	in->hdr_primary_bad = p->hdr == bak || p->hdr_restored;
 	if (p->hdr == bak)
 		in->hdr_backup = INSP_HDR_BACKUP_OK;
-	else if (all_zero(bak, sizeof(*bak)))
+	else if (dkv_all_zero(bak, sizeof(*bak)))
 		in->hdr_backup = INSP_HDR_BACKUP_MISSING;
 	else if (pool_hdr_check(bak, p->size) || memcmp(bak, p->hdr, sizeof(*bak)))
 		in->hdr_backup = INSP_HDR_BACKUP_BAD;
