@@ -122,6 +122,24 @@ static struct sl_node *prev_of(daxkv_iter *it, struct sl_node *n)
 	return sl_seek_before(db, &k);
 }
 
+/* visible(), and a key the iterator may hand out: a key of up to DKV_PREFIX
+ * bytes is the node's own copy, but a longer one is read from the record,
+ * which must then pass its CRC first (a reverted line can hold another key's
+ * bytes there).  Such a record is skipped with ECORRUPT; other keys go on. */
+static uint64_t visible_trusted(daxkv_iter *it, struct sl_node *n)
+{
+	uint64_t off = visible(it, n);
+	if (!off || n->klen <= DKV_PREFIX)
+		return off;
+	if (rec_verify(it->db, off)) {
+		if (!it->status)
+			it->status = DAXKV_ECORRUPT;
+		return 0;
+	}
+	it->checked = 1;
+	return off;
+}
+
 static void settle(daxkv_iter *it, bool fwd)
 {
 	/* Order checks stop a damaged list's loops, but keys read from damaged
@@ -129,7 +147,7 @@ static void settle(daxkv_iter *it, bool fwd)
 	 * bounded (twice the nodes a pool can hold). */
 	uint64_t budget = it->db->pool.size >> 5;
 	it->checked = 0;
-	while (it->cur && !(it->rec = visible(it, it->cur))) {
+	while (it->cur && !(it->rec = visible_trusted(it, it->cur))) {
 		if (DKV_UNLIKELY(!budget--)) {
 			if (!it->status)
 				it->status = dkv_err(DAXKV_ECORRUPT, "level 0 loops (damaged)");
