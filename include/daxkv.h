@@ -182,7 +182,11 @@ DAXKV_API int daxkv_write(daxkv *db, daxkv_batch *b);
  * (GC defers the reclamation): free iterators promptly.
  * Pointers from iter_key/iter_value stay valid until the iterator moves or is freed.
  * iter_value returns NULL (and *vlen = 0) when the record fails its CRC; the
- * iterator's status is then DAXKV_ECORRUPT (daxkv_iter_status). */
+ * iterator's status is then DAXKV_ECORRUPT (daxkv_iter_status).  A key longer
+ * than 16 bytes is read from its record, so such a record that fails its CRC
+ * is skipped instead (its key bytes cannot be trusted), with the same status;
+ * keys are handed out strictly in order, and a walk that meets damage in the
+ * order ends there with ECORRUPT. */
 DAXKV_API int daxkv_iter_new(daxkv *db, daxkv_iter **out);
 DAXKV_API void daxkv_iter_free(daxkv_iter *it);
 DAXKV_API void daxkv_iter_seek_first(daxkv_iter *it);
