@@ -39,6 +39,22 @@ awk '/LAYERS$/ {on = 1; next} /END$/ {on = 0} on {
 }' "$root/engine/internal.h" >"$tmp/layers"
 [[ -s "$tmp/layers" ]] || { echo "check-layers: no LAYERS table in engine/internal.h" >&2; exit 2; }
 
+# The objects a target links now: from its link command (Makefile builds),
+# else every object whose source still exists (a build dir may keep objects of
+# files since moved or deleted).
+objects() { # dir -> paths
+	local dir="$1" o m
+	if [[ -f "$dir/link.txt" ]]; then
+		grep -o "CMakeFiles/$(basename "$dir")/[^ ]*\.o" "$dir/link.txt" | sort -u |
+			sed "s#^#$build/#"
+		return
+	fi
+	while IFS= read -r o; do
+		m="${o#"$dir"/}"
+		[[ -f "$root/${m%.o}" ]] && echo "$o"
+	done < <(find "$dir" -name '*.o' | sort)
+}
+
 # nm of each object: "module D symbol" / "module U symbol"
 symbols() { # dir -> lines
 	local dir="$1" o m
@@ -47,7 +63,7 @@ symbols() { # dir -> lines
 		m="${m%.o}"
 		nm "$o" | awk -v m="$m" 'NF == 3 && $2 ~ /^[TDBRVWCG]$/ {print m, "D", $3}
 			NF == 2 && $1 == "U" {print m, "U", $2}'
-	done < <(find "$dir" -name '*.o' | sort)
+	done < <(objects "$dir")
 }
 symbols "$objdir" >"$tmp/lib"
 
