@@ -172,13 +172,16 @@ unsigned sl_random_level(void)
 
 /* ---- searches (caller pinned) ---- */
 
-/* Levels nest: a node found at level l (and not being removed: MARKED) is
- * linked at every level below it (links go in bottom-up, removals mark
- * first), so a level that ends before the node found above it is damage --
- * a cleared or lost next pointer.  One load per level.  An unclean pool's
- * unlink in flight can leave an upper pointer to a node already off level 0
- * (PERSIST(SL-3)): recovery settles those, and a read-only open of an unclean
- * pool (no recovery) does not count them as damage. */
+/* Level 0 holds every node: a node found at an upper level (and not being
+ * removed: MARKED) is linked at level 0 -- its level-0 link is fenced before
+ * any upper link is written (PERSIST(SL-1..3)) -- so a level 0 that ends
+ * before the node the walk stopped at on level 1 is damage: a cleared or lost
+ * next pointer.  One load, at level 0 only: the upper levels need not nest
+ * among themselves after a crash (their links are flushed, not fenced, so any
+ * subset of them survives).  An unclean pool's unlink in flight can leave an
+ * upper pointer to a node already off level 0 (PERSIST(SL-3)): recovery
+ * settles those, and a read-only open of an unclean pool (no recovery) does
+ * not count them as damage. */
 static inline bool level_cut(struct daxkv *db, struct sl_node *above, struct sl_node *cur)
 {
 	return !cur && above && !(db->read_only && !db->was_clean) &&
@@ -205,7 +208,7 @@ int sl_find_full(struct daxkv *db, struct sl_key key, struct sl_node **preds,
 			pred = cur;
 			cur = hop(db, nxt(cur, (unsigned)l), &w);
 		}
-		if (DKV_UNLIKELY(!relaxed && !w.damaged && level_cut(db, above, cur))) {
+		if (DKV_UNLIKELY(l == 0 && !relaxed && !w.damaged && level_cut(db, above, cur))) {
 			cut_report(db, above, l);
 			w.damaged = cut = true;
 		}
@@ -236,7 +239,7 @@ struct sl_node *sl_find_ex(struct daxkv *db, struct sl_key key, bool *corrupt)
 			pred = cur;
 			cur = hop(db, nxt(cur, (unsigned)l), &w);
 		}
-		if (DKV_UNLIKELY(!w.damaged && level_cut(db, above, cur))) {
+		if (DKV_UNLIKELY(l == 0 && !w.damaged && level_cut(db, above, cur))) {
 			cut_report(db, above, l);
 			w.damaged = cut = true;
 		}

@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -257,12 +258,29 @@ static inline int dkvt_rm_cb(const char *p, const struct stat *sb, int flag, str
 	return 0;
 }
 
+/* Whether path names a scratch file of the tests: under a scratch directory,
+ * with a file name of its own.  An empty path would glob ".*" -- "." and ".."
+ * -- and remove the directory above the working one: refused. */
+static inline bool dkvt_removable(const char *path)
+{
+	const char *base = path ? strrchr(path, '/') : NULL;
+	base = base ? base + 1 : path;
+	return base && *base && strcmp(base, ".") != 0 && strcmp(base, "..") != 0 &&
+	       (strncmp(path, DKVT_SHM_DIR "/", strlen(DKVT_SHM_DIR) + 1) == 0 ||
+		strncmp(path, "/tmp/", 5) == 0);
+}
+
 /* Removes path: a file, or a directory tree (a future block-backend store),
- * and what the engine may keep beside it (path.*). */
+ * and what the engine may keep beside it (path.*).  Only scratch paths
+ * (dkvt_removable); anything else aborts the test program. */
 static inline void dkvt_remove(const char *path)
 {
 	char pat[4200];
 	glob_t g;
+	if (!dkvt_removable(path)) {
+		fprintf(stderr, "dkvt_remove: refusing to remove '%s'\n", path ? path : "(null)");
+		abort();
+	}
 	nftw(path, dkvt_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	snprintf(pat, sizeof(pat), "%s.*", path);
 	if (glob(pat, 0, NULL, &g) == 0) {

@@ -273,7 +273,7 @@ void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 	return __real_mmap(addr, len, prot, flags, fd, off);
 }
 
-/* ---- liburing (the real symbols io/backup.c calls) ---- */
+/* ---- liburing (the real symbols io/stream.c calls) ---- */
 int __real_io_uring_queue_init(unsigned entries, struct io_uring *ring, unsigned flags);
 int __real_io_uring_submit(struct io_uring *ring);
 int __real_io_uring_wait_cqes(struct io_uring *ring, struct io_uring_cqe **cqe, unsigned nr,

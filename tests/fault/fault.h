@@ -3,7 +3,7 @@
  *
  * The fault executables link with -Wl,--wrap=<fn> for the allocation calls,
  * the file calls of pool creation/opening (pmem/pool.c) and of the backup,
- * and liburing's real symbols (io/backup.c names them).  Only calls from
+ * and liburing's real symbols (io/stream.c names them).  Only calls from
  * statically linked objects -- the engine (daxkv_testlib) and the test itself
  * -- go through the wrappers; libc, libpmem and CUnit keep their own.
  *

@@ -391,10 +391,43 @@ static void test_every_site(void)
 	unlink(g_bk);
 }
 
+/* A full filesystem while a pool is created is the OS's answer (EIO, the
+ * errno named), never "pool full" (ENOSPC is about the pool's own space). */
+static void test_filesystem_full(void)
+{
+	dkvt_path(g_path, sizeof(g_path), "fault-fsfull");
+	bool seen = false;
+	for (unsigned long n = 1; n < 32 && !seen; n++) {
+		dkvt_remove(g_path);
+		daxkv_options o = dkvt_opts(POOL, SEG, 1, 0);
+		daxkv *db = NULL;
+		fault_arm(FAULT_POOL, n);
+		int rc = daxkv_open(g_path, &o, &db);
+		bool fired = fault_fired();
+		fault_disarm();
+		if (rc == DAXKV_OK) {
+			daxkv_close(db);
+			if (!fired)
+				break; /* past the last pool call */
+			continue;
+		}
+		CU_ASSERT_NOT_EQUAL(rc, DAXKV_ENOSPC);
+		if (strstr(daxkv_errmsg(), "allocate")) { /* the posix_fallocate fault */
+			seen = true;
+			CU_ASSERT_EQUAL(rc, DAXKV_EIO);
+			CU_ASSERT(strstr(daxkv_errmsg(), "the filesystem is full, not the pool") != NULL);
+			CU_ASSERT_EQUAL(access(g_path, F_OK), -1); /* nothing half-made is left */
+		}
+	}
+	CU_ASSERT(seen);
+	dkvt_remove(g_path);
+}
+
 int main(int argc, char **argv)
 {
 	dkvt_prelude(argc, argv);
 	static const struct dkvt_test tests[] = {
+		{ "filesystem_full", test_filesystem_full },
 		{ "every_site", test_every_site },
 		{ NULL, NULL },
 	};
