@@ -208,6 +208,7 @@ static int attach(struct daxkv *db)
 		rc = dkv_reindex(db);
 	if (rc)
 		return rc;
+	sl_top_init(db);
 	uint32_t lanes = (db->nsegs - 2) / 4;
 	db->nlanes = lanes < 1 ? 1 : lanes > 16 ? 16 : lanes;
 	seg_reserves_init(db);

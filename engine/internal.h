@@ -95,6 +95,9 @@ struct daxkv {
 	struct pool_hdr *hdr;
 	struct sb_state *sb;
 	struct sl_node *head;
+	_Atomic uint32_t top_level; /* head->next[l] is 0 for every l >= this (DRAM only).
+	                               Searches start there; it only grows, and a stale
+	                               lower value costs shortcuts, never a key. */
 	uint64_t seg_size;
 	uint64_t seg_base;
 	uint32_t nsegs;
@@ -392,6 +395,10 @@ int sl_purge(struct daxkv *db, unsigned lane, uint64_t node_off);
  * Caller pinned. */
 bool sl_repoint(struct daxkv *db, struct sl_node *n, uint64_t old, uint64_t new_loc);
 void sl_format_head(struct daxkv *db);
+/* Sets db->top_level from the head node (open); sl_top_raise before linking a
+ * node of level levels above it. */
+void sl_top_init(struct daxkv *db);
+void sl_top_raise(struct daxkv *db, unsigned levels);
 /* Recovery: settle a lane's in-flight ALLOC/FREE of node off (flushes only):
  * 0, or ECORRUPT when the index around it is damaged. */
 int sl_settle(struct daxkv *db, unsigned lane, uint64_t off, bool was_alloc);

@@ -172,6 +172,16 @@ unsigned sl_random_level(void)
 
 /* ---- searches (caller pinned) ---- */
 
+/* Where the readers' searches start: the levels above hold no link (a writer
+ * raises it before linking a taller node; a stale value skips shortcuts
+ * only, as every key is on level 0).  Writers start there too (sl_find_full
+ * says why that is safe for them). */
+static inline int sl_top(const struct daxkv *db)
+{
+	uint32_t t = atomic_load_explicit(&db->top_level, memory_order_acquire);
+	return t >= 1 && t <= DKV_MAX_LEVEL ? (int)t : DKV_MAX_LEVEL;
+}
+
 /* Level 0 holds every node: a node found at an upper level (and not being
  * removed: MARKED) is linked at level 0 -- its level-0 link is fenced before
  * any upper link is written (PERSIST(SL-1..3)) -- so a level 0 that ends
@@ -201,7 +211,16 @@ int sl_find_full(struct daxkv *db, struct sl_key key, struct sl_node **preds,
 	struct sl_node *pred = db->head, *above = NULL;
 	struct walk w = walk_start(db);
 	bool cut = false;
-	for (int l = DKV_MAX_LEVEL - 1; l >= 0; l--) {
+	/* Above the top level the head links nothing: a writer that links a
+	 * taller node there finds out under the predecessor's lock (insert_new
+	 * validates pred->next against succ) and searches again.  Recovery
+	 * (relaxed) walks every level. */
+	int top = relaxed ? DKV_MAX_LEVEL : sl_top(db);
+	for (int l = top; l < DKV_MAX_LEVEL; l++) {
+		preds[l] = db->head;
+		succs[l] = NULL;
+	}
+	for (int l = top - 1; l >= 0; l--) {
 		struct sl_node *cur = hop(db, nxt(pred, (unsigned)l), &w);
 		int c = 1;
 		while (cur && (c = cmp_node(db, cur, key, &w.damaged)) < 0) {
@@ -228,7 +247,7 @@ struct sl_node *sl_find_ex(struct daxkv *db, struct sl_key key, bool *corrupt)
 	struct sl_node *pred = db->head, *above = NULL;
 	struct walk w = walk_start(db);
 	bool cut = false;
-	for (int l = DKV_MAX_LEVEL - 1; l >= 0; l--) {
+	for (int l = sl_top(db) - 1; l >= 0; l--) {
 		struct sl_node *cur = hop(db, nxt(pred, (unsigned)l), &w);
 		while (cur) {
 			int c = cmp_node(db, cur, key, &w.damaged);
@@ -261,7 +280,7 @@ struct sl_node *sl_seek(struct daxkv *db, struct sl_key key, bool strict)
 {
 	struct sl_node *pred = db->head;
 	struct walk w = walk_start(db);
-	for (int l = DKV_MAX_LEVEL - 1; l >= 0; l--) {
+	for (int l = sl_top(db) - 1; l >= 0; l--) {
 		struct sl_node *cur = hop(db, nxt(pred, (unsigned)l), &w);
 		while (cur) {
 			int c = cmp_node(db, cur, key, &w.damaged);
@@ -278,7 +297,7 @@ struct sl_node *sl_seek_before(struct daxkv *db, const struct sl_key *key)
 {
 	struct sl_node *pred = db->head;
 	struct walk w = walk_start(db);
-	for (int l = DKV_MAX_LEVEL - 1; l >= 0; l--) {
+	for (int l = sl_top(db) - 1; l >= 0; l--) {
 		struct sl_node *cur = hop(db, nxt(pred, (unsigned)l), &w);
 		while (cur && (!key || cmp_node(db, cur, *key, &w.damaged) < 0)) {
 			pred = cur;
@@ -289,6 +308,21 @@ struct sl_node *sl_seek_before(struct daxkv *db, const struct sl_key *key)
 }
 
 /* ---- node content ---- */
+
+void sl_top_init(struct daxkv *db)
+{
+	unsigned top = DKV_MAX_LEVEL;
+	while (top > 1 && !nxt(db->head, top - 1))
+		top--;
+	atomic_store(&db->top_level, top);
+}
+
+void sl_top_raise(struct daxkv *db, unsigned levels)
+{
+	uint32_t cur = atomic_load(&db->top_level);
+	while (cur < levels && !atomic_compare_exchange_weak(&db->top_level, &cur, levels))
+		;
+}
 
 void sl_format_head(struct daxkv *db)
 {

@@ -144,6 +144,7 @@ static int insert_new(struct daxkv *db, unsigned lane, const struct sl_put *op,
 		pm_flush(&succs[0]->prev, 8);
 	}
 	pm_fence(); /* PERSIST(SL-2): linked at level 0 -- durable. */
+	sl_top_raise(db, level); /* before a reader can meet a taller link */
 	for (unsigned l = 1; l < level; l++)
 		set_next(preds[l], l, noff); /* PERSIST(SL-3) */
 	atomic_store_explicit(vwp(n), vw_gen(db) | VW_LINKED, memory_order_release);
