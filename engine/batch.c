@@ -278,12 +278,8 @@ unlock:
 	pthread_mutex_unlock(&db->snap_mu);
 	dkv_lanes_unlock_all(db);
 	/* Full before anything was written: wait for background GC, as puts do. */
-	if (rc == DAXKV_ENOSPC) {
-		if (!deadline)
-			deadline = dkv_now_ns() + DKV_SPACE_WAIT_NS;
-		if (seg_wait_space(db, SEG_USE_PUT, deadline))
-			goto again;
-	}
+	if (rc == DAXKV_ENOSPC && seg_wait_space(db, SEG_USE_PUT, &deadline))
+		goto again;
 out:
 	free(idx);
 	free(p);

@@ -63,9 +63,7 @@ static int do_put(daxkv *db, const void *key, size_t klen, const void *val, size
 		/* Full: GC may free space, or an open iterator may let go of what
 		 * GC freed; wait for that rather than fail (bounded in time; a
 		 * pool of live data fails at once). */
-		if (!deadline)
-			deadline = dkv_now_ns() + DKV_SPACE_WAIT_NS;
-		if (!seg_wait_space(db, is_delete ? SEG_USE_DELETE : SEG_USE_PUT, deadline))
+		if (!seg_wait_space(db, is_delete ? SEG_USE_DELETE : SEG_USE_PUT, &deadline))
 			return rc; /* errmsg: the refusal that counted */
 	}
 }

@@ -52,7 +52,7 @@ static int w_u64(struct dump_w *w, uint64_t v, int crc)
 	return w_raw(w, &le, 8, crc);
 }
 
-int dump_w_begin(struct dump_w *w)
+static int dump_w_begin(struct dump_w *w)
 {
 	w->crc = DUMP_CRC_INIT;
 	w->entries = 0;
@@ -67,7 +67,7 @@ int dump_w_begin(struct dump_w *w)
 	return rc;
 }
 
-int dump_w_entry(struct dump_w *w, const void *key, uint32_t klen, const void *val,
+static int dump_w_entry(struct dump_w *w, const void *key, uint32_t klen, const void *val,
 		 uint32_t vlen)
 {
 	if (klen == 0 || klen > DAXKV_KEY_MAX || vlen > DAXKV_VALUE_MAX)
@@ -85,7 +85,7 @@ int dump_w_entry(struct dump_w *w, const void *key, uint32_t klen, const void *v
 	return rc;
 }
 
-int dump_w_end(struct dump_w *w)
+static int dump_w_end(struct dump_w *w)
 {
 	int rc = w_u32(w, 0, 1);
 	if (!rc)

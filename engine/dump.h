@@ -34,7 +34,7 @@
 /*
  * Writer.  The producer appends into buf; when it is full flush() hands the
  * bytes on and must leave an empty buffer (buf, cap; len = 0) behind.  The
- * final partial buffer is the caller's to hand on after dump_w_end().
+ * final partial buffer is the caller's to hand on after dump_w_db().
  */
 struct dump_w {
 	char *buf;
@@ -46,10 +46,6 @@ struct dump_w {
 	uint64_t bytes; /* stream bytes produced so far */
 };
 
-int dump_w_begin(struct dump_w *w);
-int dump_w_entry(struct dump_w *w, const void *key, uint32_t klen, const void *val,
-		 uint32_t vlen);
-int dump_w_end(struct dump_w *w);
 /* begin + every live key/value of a snapshot of db + end.  ECORRUPT when a
  * record fails its CRC; otherwise what flush() answers. */
 int dump_w_db(struct dump_w *w, daxkv *db);

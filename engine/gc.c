@@ -347,16 +347,11 @@ out:
 	return rc == DAXKV_ECORRUPT ? 0 : rc; /* damage is reported by check; GC goes on */
 }
 
-int dkv_gc_pass(struct daxkv *db)
-{
-	return gc_pass(db, GC_DEMAND);
-}
-
 DAXKV_API int daxkv_gc(daxkv *db)
 {
 	if (!db)
 		return dkv_err(DAXKV_EINVAL, "db is NULL");
-	return dkv_gc_pass(db);
+	return gc_pass(db, GC_DEMAND);
 }
 
 /* ---- the background thread ---- */

@@ -285,8 +285,6 @@ void seg_reserves_init(struct daxkv *db);
 /* Takes a free segment and makes it state (ACTIVE for lane, or NODE), if use
  * is entitled to one now.  Returns the id or DAXKV_ENOSPC. */
 int seg_take(struct daxkv *db, unsigned state, unsigned lane, enum seg_use use);
-/* Whether a seg_take for use would find a segment now. */
-bool seg_room(struct daxkv *db, enum seg_use use);
 /* Reserves len bytes in the lane's active segment, rolling to a new segment
  * when full.  Sets *off (pool offset) and *gen.  Caller holds the lane. */
 int seg_reserve(struct daxkv *db, unsigned lane, uint64_t len, enum seg_use use, uint64_t *off,
@@ -299,15 +297,13 @@ void seg_live_add(struct daxkv *db, uint64_t off, int64_t bytes);
 /* Free segments under which GC should run (cost-benefit), about an eighth of
  * the pool; it stops at one and a half times as many. */
 uint32_t seg_free_target(const struct daxkv *db);
-/* Wakes the background GC thread now rather than at its next poll (cheap;
- * called as segments are taken and free ones run low). */
-void seg_kick_gc(struct daxkv *db);
 /* A writer that got ENOSPC (holding no lane, not pinned) waits for space for
  * use: kicks GC, and waits while a pass may still free some or segments freed
- * already wait for readers (an open iterator) to let go -- until deadline_ns
- * (dkv_now_ns clock).  true when there is room and the write is worth
+ * already wait for readers (an open iterator) to let go -- until *until_ns
+ * (dkv_now_ns clock; 0 on the first call of an operation, which sets it
+ * DKV_SPACE_WAIT_NS ahead).  true when there is room and the write is worth
  * retrying; false at once when the pool is full of live data. */
-bool seg_wait_space(struct daxkv *db, enum seg_use use, uint64_t deadline_ns);
+bool seg_wait_space(struct daxkv *db, enum seg_use use, uint64_t *until_ns);
 /* How long a writer waits for space before it answers ENOSPC. */
 #define DKV_SPACE_WAIT_NS (2ull * 1000 * 1000 * 1000)
 uint32_t seg_free_count(struct daxkv *db);
@@ -419,7 +415,6 @@ int dkv_recount(struct daxkv *db);
 
 /* ---- gc.c ---- */
 #define DKV_GC_RATE_DEFAULT (256ull << 20) /* bytes/s copied while not urgent */
-int dkv_gc_pass(struct daxkv *db);
 /* The background thread: start at open (when enabled), stop before close. */
 int gc_start(struct daxkv *db);
 void gc_stop(struct daxkv *db);

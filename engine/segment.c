@@ -97,7 +97,8 @@ static uint32_t seg_floor(struct daxkv *db, enum seg_use use)
 	return UINT32_MAX;
 }
 
-bool seg_room(struct daxkv *db, enum seg_use use)
+/* Whether a seg_take for use would find a segment now. */
+static bool seg_room(struct daxkv *db, enum seg_use use)
 {
 	return seg_free_count(db) > seg_floor(db, use);
 }
@@ -111,6 +112,8 @@ static void clear_node_meta(struct daxkv *db, uint32_t id)
 	char *to = (char *)dkv_seg_hdr(db, id) + NA_BITMAP_OFF + (db->seg_size / DKV_LINE + 7) / 8;
 	pm_set_nodrain(from, 0, (size_t)(to - from));
 }
+
+static void seg_kick_gc(struct daxkv *db);
 
 int seg_take(struct daxkv *db, unsigned state, unsigned lane, enum seg_use use)
 {
@@ -277,7 +280,9 @@ uint32_t seg_free_target(const struct daxkv *db)
 	return t < kept + 3 ? kept + 3 : t;
 }
 
-void seg_kick_gc(struct daxkv *db)
+/* Wakes the background GC thread now rather than at its next poll (cheap;
+ * called as segments are taken and free ones run low). */
+static void seg_kick_gc(struct daxkv *db)
 {
 	if (!db->gc_thread_on || atomic_load(&db->gc_running))
 		return;
@@ -287,8 +292,11 @@ void seg_kick_gc(struct daxkv *db)
 	pthread_mutex_unlock(&db->gc_mu);
 }
 
-bool seg_wait_space(struct daxkv *db, enum seg_use use, uint64_t deadline_ns)
+bool seg_wait_space(struct daxkv *db, enum seg_use use, uint64_t *until_ns)
 {
+	if (!*until_ns)
+		*until_ns = dkv_now_ns() + DKV_SPACE_WAIT_NS;
+	uint64_t deadline_ns = *until_ns;
 	bool gc = db->gc_thread_on && !atomic_load(&db->gc_stop);
 	uint64_t want = 0; /* the pass that must end before GC counts as stuck */
 	atomic_fetch_add(&db->gc_waiters, 1);

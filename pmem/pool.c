@@ -106,6 +106,13 @@ out:
 	return 0;
 }
 
+/* Whether h is a header daxkv wrote whole: its magic, and a CRC that holds. */
+static bool hdr_sealed(const struct pool_hdr *h)
+{
+	return memcmp(h->magic, POOL_MAGIC, 8) == 0 &&
+	       dkv_crc(0, h, offsetof(struct pool_hdr, crc)) == h->crc;
+}
+
 int pool_hdr_check(const struct pool_hdr *h, uint64_t file_size)
 {
 	if (memcmp(h->magic, POOL_MAGIC, 8) != 0)
@@ -144,12 +151,9 @@ static int pick_hdr(struct pool *p, const char *path, uint64_t file_size)
 		}
 		return 0;
 	}
-	bool zero = dkv_all_zero(prim, sizeof(*prim));
 	/* Only damage falls back: a sound header of another version (or whose
 	 * geometry does not fit the file) is no reason to read the copy. */
-	bool damaged = zero || memcmp(prim->magic, POOL_MAGIC, 8) != 0 ||
-		       dkv_crc(0, prim, offsetof(struct pool_hdr, crc)) != prim->crc;
-	if (damaged && pool_hdr_check(bak, file_size) == 0) {
+	if (!hdr_sealed(prim) && pool_hdr_check(bak, file_size) == 0) {
 		dkv_clear_err();
 		p->hdr = bak;
 		if (!p->read_only) {
@@ -160,7 +164,7 @@ static int pick_hdr(struct pool *p, const char *path, uint64_t file_size)
 		}
 		return 0;
 	}
-	if (zero)
+	if (dkv_all_zero(prim, sizeof(*prim)))
 		return dkv_err(DAXKV_ENOSTORE, "%s: pool creation never finished", path);
 	return pool_hdr_check(prim, file_size); /* the primary's own verdict */
 }

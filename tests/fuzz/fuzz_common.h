@@ -111,10 +111,8 @@ static inline size_t fz_val(unsigned i, unsigned ver, char *buf)
 	return len;
 }
 
-/* Runs the template workload on a fresh store at path: puts, overwrites,
- * deletes, a batch, sealed segments and a GC pass, then more puts into the
- * active segment.  Returns the open store (NULL on failure). */
-static inline daxkv *fz_template_workload(const char *path)
+/* A fresh template-sized store at path (no background GC), or NULL. */
+static inline daxkv *fz_create(const char *path)
 {
 	daxkv_options o;
 	daxkv_options_init(&o);
@@ -123,9 +121,18 @@ static inline daxkv *fz_template_workload(const char *path)
 	o.create = 1;
 	o.gc_background = 0;
 	daxkv *db = NULL;
-	char k[64], v[256];
 	unlink(path);
-	if (daxkv_open(path, &o, &db) != DAXKV_OK)
+	return daxkv_open(path, &o, &db) == DAXKV_OK ? db : NULL;
+}
+
+/* Runs the template workload on a fresh store at path: puts, overwrites,
+ * deletes, a batch, sealed segments and a GC pass, then more puts into the
+ * active segment.  Returns the open store (NULL on failure). */
+static inline daxkv *fz_template_workload(const char *path)
+{
+	char k[64], v[256];
+	daxkv *db = fz_create(path);
+	if (!db)
 		return NULL;
 	for (unsigned i = 0; i < FZ_KEYS; i++)
 		daxkv_put(db, k, fz_key(i, k), v, fz_val(i, 0, v));

@@ -99,16 +99,9 @@ static void fi_put(daxkv *db, uint32_t id, uint64_t ver)
 /* The workload; the older image is copied after the first overwrites. */
 static daxkv *fi_workload(const char *path)
 {
-	daxkv_options o;
-	daxkv_options_init(&o);
-	o.pool_size = FZ_POOL;
-	o.segment_size = FZ_SEG;
-	o.create = 1;
-	o.gc_background = 0;
-	daxkv *db = NULL;
 	char k[64];
-	unlink(path);
-	if (daxkv_open(path, &o, &db) != DAXKV_OK)
+	daxkv *db = fz_create(path);
+	if (!db)
 		return NULL;
 	for (uint32_t i = 0; i < FI_KEYS; i++)
 		fi_put(db, i, 1);

@@ -68,6 +68,19 @@ static daxkv *open_gc(int create, int bg, int policy)
 	return db;
 }
 
+/* A fresh store of pool_mib at path (named after tag), GC thread on or off. */
+static daxkv *fresh_gc(const char *tag, uint64_t pool_mib, int bg)
+{
+	dkvt_path(path, sizeof(path), tag);
+	dkvt_remove(path);
+	daxkv_options o = dkvt_opts(pool_mib * DKVT_MIB, SEG, 1, bg);
+	daxkv *db = NULL;
+	int rc = daxkv_open(path, &o, &db);
+	if (rc)
+		fprintf(stderr, "open: %s (%s)\n", daxkv_strerror(rc), daxkv_errmsg());
+	return db;
+}
+
 /* ---- accounting ---- */
 
 /* Random puts/overwrites/deletes/batches, an iterator held across some of
@@ -368,11 +381,8 @@ static void test_sustained_ratio(void)
  * GC makes room and puts succeed again without a daxkv_gc() call. */
 static void test_full_then_background(void)
 {
-	dkvt_path(path, sizeof(path), "gc-full");
-	dkvt_remove(path);
-	daxkv_options o = dkvt_opts(4 * DKVT_MIB, SEG, 1, 1);
-	daxkv *db = NULL;
-	CU_ASSERT_EQUAL_FATAL(daxkv_open(path, &o, &db), DAXKV_OK);
+	daxkv *db = fresh_gc("gc-full", 4, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
 	uint32_t n = 0;
 	int rc;
 	while ((rc = put_v(db, n, 1, 400)) == DAXKV_OK)
@@ -422,11 +432,9 @@ static void *free_when_waited(void *arg)
  * delete succeeds: a writer waits (bounded) for the space readers hold. */
 static void test_wait_for_iterator(void)
 {
-	dkvt_path(path, sizeof(path), "gc-iterwait");
-	dkvt_remove(path);
-	daxkv_options o = dkvt_opts(8 * DKVT_MIB, SEG, 1, 1);
 	struct holder h = { 0 };
-	CU_ASSERT_EQUAL_FATAL(daxkv_open(path, &o, &h.db), DAXKV_OK);
+	h.db = fresh_gc("gc-iterwait", 8, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h.db);
 	for (uint32_t k = 0; k < NK; k++)
 		CU_ASSERT_EQUAL_FATAL(put_v(h.db, k, 1, 200), DAXKV_OK);
 	CU_ASSERT_EQUAL_FATAL(daxkv_iter_new(h.db, &h.it), DAXKV_OK);
@@ -465,11 +473,8 @@ static void test_wait_for_iterator(void)
  * headroom kept for their tombstones; once the iterator goes, GC makes room. */
 static void test_delete_headroom(void)
 {
-	dkvt_path(path, sizeof(path), "gc-delroom");
-	dkvt_remove(path);
-	daxkv_options o = dkvt_opts(8 * DKVT_MIB, SEG, 1, 0);
-	daxkv *db = NULL;
-	CU_ASSERT_EQUAL_FATAL(daxkv_open(path, &o, &db), DAXKV_OK);
+	daxkv *db = fresh_gc("gc-delroom", 8, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
 	uint32_t n = 0;
 	while (n < 4000 && put_v(db, n, 1, 200) == DAXKV_OK)
 		n++;
