@@ -148,6 +148,19 @@ static int session(bool want_broken)
 	return broken ? 10 : 0;
 }
 
+/* Every key written again (version 1) and read back: the store is writable
+ * and whole (REQ exits the child otherwise). */
+static void rewrite_all(daxkv *db)
+{
+	char k[32], v[64];
+	for (uint32_t i = 0; i < NKEYS; i++) {
+		size_t kl = dkvt_key(i, k), vl = val_of(i, 1, v);
+		REQ(daxkv_put(db, k, kl, v, vl) == DAXKV_OK);
+	}
+	for (uint32_t i = 0; i < NKEYS; i++)
+		REQ(get_key(db, i) == DAXKV_OK);
+}
+
 /* After the damaged session: read-write open rebuilds, or refuses naming the
  * repair while a read-only open works; after the repair the store is
  * writable and the far keys read. */
@@ -187,13 +200,7 @@ static int reopen_and_repair(void)
 	REQ(dkv_test_check(db, msg, sizeof(msg)) == 0);
 	for (uint32_t i = 0; i < 50; i += 2)
 		REQ(get_key(db, i) == DAXKV_OK || get_key(db, i) == DAXKV_ENOTFOUND);
-	char k[32], v[64];
-	for (uint32_t i = 0; i < NKEYS; i++) {
-		size_t kl = dkvt_key(i, k), vl = val_of(i, 1, v);
-		REQ(daxkv_put(db, k, kl, v, vl) == DAXKV_OK);
-	}
-	for (uint32_t i = 0; i < NKEYS; i++)
-		REQ(get_key(db, i) == DAXKV_OK);
+	rewrite_all(db);
 	REQ(daxkv_close(db) == DAXKV_OK);
 	return 0;
 }
@@ -286,13 +293,8 @@ static int value_fn(bool unused)
 	for (uint32_t i = 0; i < NKEYS; i += 2)
 		if (i != 100)
 			REQ(get_key(db, i) == DAXKV_OK);
-	char k[32], v[64];
-	for (uint32_t i = 0; i < NKEYS; i++) {
-		size_t kl = dkvt_key(i, k), vl = val_of(i, 1, v);
-		REQ(daxkv_put(db, k, kl, v, vl) == DAXKV_OK);
-	}
-	for (uint32_t i = 0; i < NKEYS; i++)
-		REQ(get_key(db, i) == DAXKV_OK);
+	char k[32];
+	rewrite_all(db);
 	size_t kl = dkvt_key(102, k);
 	REQ(daxkv_delete(db, k, kl) == DAXKV_OK);
 	REQ(daxkv_close(db) == DAXKV_OK);
