@@ -6,7 +6,11 @@
  *
  * For each N: a child fills N keys (16 B keys) into a fresh pool, then keeps
  * overwriting until the parent SIGKILLs it; the parent times the first open
- * (recovery), closes, and times clean opens (median of 5).
+ * (recovery) and the first get after it, then keeps reading random keys in
+ * batches of 2000 for 2 s and reports when the gets reach full speed (the
+ * first batch at >= 80% of the rate of the last second: the DRAM index is
+ * built in the background after an open), then closes and times clean opens
+ * (median of 5).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -40,7 +44,42 @@ static int cmp_d(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static double time_open(const char *path, int *keys_ok, uint64_t n, int reps)
+#define BATCH 2000
+#define WATCH_S 2.0
+
+/* After an open: the time to full speed (us from t_open) of random gets. */
+static double time_to_speed(daxkv *db, uint64_t n, double t_open)
+{
+	static double end[100000];
+	size_t nb = 0;
+	uint64_t x = 88172645463325252ull;
+	char k[17];
+	size_t vl;
+	double t0 = now_us();
+	while (now_us() - t0 < WATCH_S * 1e6 && nb < sizeof(end) / sizeof(end[0])) {
+		for (int i = 0; i < BATCH; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			key_of(k, x % n);
+			(void)daxkv_get(db, k, 16, NULL, 0, &vl);
+		}
+		end[nb++] = now_us();
+	}
+	/* The rate of the last second, then the first batch that ran near it. */
+	size_t from = nb;
+	while (from > 1 && end[nb - 1] - end[from - 2] < 1e6)
+		from--;
+	double last = (double)(nb - from) * BATCH / ((end[nb - 1] - end[from - 1]) / 1e6);
+	double prev = t0;
+	for (size_t i = 0; i < nb; i++) {
+		if (BATCH / ((end[i] - prev) / 1e6) >= 0.8 * last)
+			return prev - t_open;
+		prev = end[i];
+	}
+	return end[nb - 1] - t_open;
+}
+
+static double time_open(const char *path, int *keys_ok, uint64_t n, int reps, double *first_get,
+			double *full)
 {
 	double t[5];
 	for (int r = 0; r < reps; r++) {
@@ -51,6 +90,14 @@ static double time_open(const char *path, int *keys_ok, uint64_t n, int reps)
 		if (rc) {
 			fprintf(stderr, "open: %s (%s)\n", daxkv_strerror(rc), daxkv_errmsg());
 			exit(1);
+		}
+		if (r == 0 && first_get) {
+			char k[17];
+			size_t vl;
+			key_of(k, n / 2);
+			(void)daxkv_get(db, k, 16, NULL, 0, &vl);
+			*first_get = now_us() - t0;
+			*full = time_to_speed(db, n, t0);
 		}
 		if (r == 0) { /* spot-check 1000 keys after the crash */
 			char k[17];
@@ -114,7 +161,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	mkdir(dir, 0755);
-	printf("%10s %16s %16s %10s\n", "keys", "open_crash_us", "open_clean_us", "spot_ok");
+	printf("%10s %14s %16s %14s %14s %8s\n", "keys", "open_crash_us", "open+get1_us",
+	       "full_speed_us", "open_clean_us", "spot_ok");
 	for (int a = first; a < argc; a++) {
 		uint64_t n = strtoull(argv[a], NULL, 10);
 		char path[512];
@@ -131,10 +179,12 @@ int main(int argc, char **argv)
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		int ok = 0;
-		double crash = time_open(path, &ok, n, 1); /* this open recovers */
+		double get1 = 0, full = 0;
+		double crash = time_open(path, &ok, n, 1, &get1, &full); /* this open recovers */
 		int ok2 = 0;
-		double clean = time_open(path, &ok2, n, 5);
-		printf("%10llu %16.1f %16.1f %10d\n", (unsigned long long)n, crash, clean, ok);
+		double clean = time_open(path, &ok2, n, 5, NULL, NULL);
+		printf("%10llu %14.1f %16.1f %14.1f %14.1f %8d\n", (unsigned long long)n, crash,
+		       get1, full, clean, ok);
 		unlink(path);
 	}
 	return 0;

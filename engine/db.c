@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/dindex.h"
 #include "engine/internal.h"
 
 #define DEFAULT_POOL (1ull << 30)
@@ -224,6 +225,7 @@ static int attach(struct daxkv *db)
 
 static void db_free(struct daxkv *db)
 {
+	dix_stop(db);
 	na_fini(db);
 	seg_table_free(db);
 	pool_close(&db->pool);
@@ -304,6 +306,8 @@ DAXKV_API int daxkv_open(const char *path, const daxkv_options *caller_opt, daxk
 	}
 	if (!rc)
 		rc = attach(db);
+	if (!rc)
+		rc = dix_start(db); /* builds beside the traffic: the skiplist serves meanwhile */
 	if (!rc && !db->read_only && opt->gc_background)
 		rc = gc_start(db);
 	if (rc) {
@@ -349,6 +353,7 @@ DAXKV_API int daxkv_close(daxkv *db)
 	if (!db)
 		return 0;
 	gc_stop(db); /* no pass runs from here on */
+	dix_stop(db); /* the DRAM index: the skiplist answers from here on */
 	if (!db->read_only && !atomic_load(&db->broken)) {
 		dkv_purge_run(db, -1);
 		persist_summaries(db); /* flushes and fences cannot fail on DAX */

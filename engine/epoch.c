@@ -30,7 +30,7 @@ static _Atomic uint64_t g_epoch = 1;
 static _Atomic uint32_t g_hiwater; /* slots ever used: the scan bound */
 static pthread_key_t g_key;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
-static __thread struct epoch_pin *tl_pin;
+static __thread struct epoch_pin *tl_pin DKV_TLS_HOT;
 
 static void pin_release(void *p)
 {

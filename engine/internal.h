@@ -14,7 +14,7 @@
  *   8  engine/db.c                                  open/close, put/get/delete
  *   7  engine/recovery.c engine/dump.c engine/backup.c     after a crash; backups
  *   6  engine/stats.c engine/gc.c engine/batch.c engine/iter.c
- *   5  engine/skiplist.c engine/skiplist_write.c    the index: search, writers
+ *   5  engine/dindex.c engine/dindex_build.c engine/skiplist.c engine/skiplist_write.c
  *   4  engine/nodealloc.c                           node slots
  *   3  engine/segment.c                             segments, space, GC kick
  *   2  engine/lane.c engine/snapshot.c              writer lanes, seqs; snapshots
@@ -157,6 +157,13 @@ struct daxkv {
 	int gc_kick;               /* under gc_mu */
 	uint64_t gc_ended;         /* passes ended (under gc_mu) */
 	_Atomic int gc_waiters;    /* writers waiting for space: GC runs flat out */
+
+	/* dindex.c: the DRAM index and the thread that builds it at open. */
+	struct dix *dix;
+	_Atomic int dix_on;   /* 1: complete and in use; 0: building; -1: given up */
+	_Atomic int dix_stop; /* close: the build ends */
+	pthread_t dix_thread;
+	bool dix_thread_on;
 };
 
 static inline void *dkv_ptr(const struct daxkv *db, uint64_t off)

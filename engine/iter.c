@@ -110,7 +110,7 @@ static struct sl_node *next_of(daxkv_iter *it, struct sl_node *n)
 static struct sl_node *prev_of(daxkv_iter *it, struct sl_node *n)
 {
 	struct daxkv *db = it->db;
-	uint64_t p = n->prev;
+	uint64_t p = atomic_load_explicit((_Atomic uint64_t *)&n->prev, memory_order_relaxed);
 	if (p && na_off_ok(db, p, 1)) {
 		struct sl_node *pn = dkv_ptr(db, p);
 		/* The hint holds when it still links to n (and orders before it). */

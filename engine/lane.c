@@ -20,7 +20,7 @@
 /* ---- lanes ---- */
 
 static _Atomic unsigned g_thread_ids;
-static __thread unsigned tl_thread_id = UINT_MAX;
+static __thread unsigned tl_thread_id DKV_TLS_HOT = UINT_MAX;
 
 unsigned dkv_lane_enter(struct daxkv *db)
 {

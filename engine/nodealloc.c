@@ -187,9 +187,12 @@ void na_commit(struct daxkv *db, uint64_t off, unsigned level)
 	/* Only a slot this writer reserved (DRAM) is committed. */
 	DAXKV_ASSERT((atomic_load(&db->segs[p.seg].resv[p.word]) & p.bits) == p.bits);
 	atomic_fetch_or(w, p.bits);
-	pm_flush((const void *)w, 8); /* PERSIST(NA-1) */
 	atomic_fetch_add(&db->segs[p.seg].used, (uint32_t)__builtin_popcountll(p.bits));
 	atomic_fetch_and(&db->segs[p.seg].resv[p.word], ~p.bits);
+	/* The flush last: a LOCK-prefixed instruction waits for the write-back
+	 * of every line flushed before it (it orders CLWB as SFENCE does), so
+	 * each atomic after a flush would be one more fence. */
+	pm_flush((const void *)w, 8); /* PERSIST(NA-1) */
 }
 
 static void na_unquarantine(struct daxkv *db, uint64_t arg)

@@ -7,8 +7,9 @@
  * locks on the predecessors, validation, bottom-up linking, a MARKED bit for
  * nodes being removed.  The lock/mark/linked bits live in the node's volatile
  * word, tagged with the boot generation, so they mean nothing after a restart
- * and recovery never has to visit nodes to clear them.  p = 1/4 and 32 levels
- * follow Redis' zskiplist (t_zset.c).
+ * and recovery never has to visit nodes to clear them.  32 levels as Redis'
+ * zskiplist (t_zset.c), but p = 1/16: the DRAM index (dindex.c) serves the
+ * searches once built, and each search here starts from it when it can.
  *
  * The writers (insert, update, unlink, purge, GC repoint, recovery settle)
  * are in skiplist_write.c; what both share is in skiplist_node.h.
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "engine/dindex.h"
 #include "engine/skiplist_node.h"
 
 /* ---- damaged media on the read paths ----
@@ -67,77 +69,11 @@ static inline struct sl_node *hop(struct daxkv *db, uint64_t off, struct walk *w
 	return dkv_ptr(db, off);
 }
 
-/* ---- keys ---- */
-
-/* The record's copy of a long key (klen > DKV_PREFIX) of n, or NULL when the
- * location or length would read outside the record's segment (damage).
- * Bounds only, no CRC: the key may still be wrong, never out of bounds. */
-static const uint8_t *node_full_key(const struct daxkv *db, const struct sl_node *n)
-{
-	uint64_t loc = sl_loc(n) & ~LOC_TOMB, in = (loc - db->seg_base) & (db->seg_size - 1);
-	if (DKV_UNLIKELY(loc < db->seg_base || (loc & 7) || in < SEG_DATA_OFF ||
-			 n->klen > DAXKV_KEY_MAX ||
-			 in + sizeof(struct rec_hdr) + n->klen > db->seg_size ||
-			 loc + sizeof(struct rec_hdr) + n->klen > db->pool.size))
-		return NULL;
-	const struct rec_hdr *h = rec_at(db, loc);
-	/* A location that points at a record of another key length is damage:
-	 * its bytes past the key would order the node at random. */
-	return DKV_UNLIKELY(h->klen != n->klen) ? NULL : rec_key(h);
-}
+/* ---- keys (the comparisons are in skiplist_node.h) ---- */
 
 struct sl_key sl_node_key(const struct daxkv *db, const struct sl_node *n)
 {
-	struct sl_key k = { n->prefix, n->klen };
-	if (n->klen > DKV_PREFIX) {
-		/* sl_cmp orders n by its prefix, then the record's bytes after it:
-		 * a record that disagrees with the prefix, or cannot be read, is
-		 * damage, and the prefix (which sorts just before n) is its key. */
-		k.k = node_full_key(db, n);
-		if (DKV_UNLIKELY(!k.k || memcmp(k.k, n->prefix, DKV_PREFIX) != 0))
-			k = (struct sl_key){ n->prefix, DKV_PREFIX };
-	}
-	return k;
-}
-
-static inline uint64_t be64(const void *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return __builtin_bswap64(v);
-}
-
-/* sl_cmp, inlined into the searches: the sign is what counts; a key that
- * cannot be read sets *bad and sorts n last. */
-static inline int cmp_node(const struct daxkv *db, const struct sl_node *n, struct sl_key key,
-			   bool *bad)
-{
-	uint32_t nk = n->klen;
-	if (nk >= DKV_PREFIX && key.len >= DKV_PREFIX) {
-		/* The common case (keys of 16+ bytes): two word compares. */
-		uint64_t a = be64(n->prefix), b = be64(key.k);
-		if (a == b) {
-			a = be64(n->prefix + 8);
-			b = be64(key.k + 8);
-		}
-		if (a != b)
-			return a < b ? -1 : 1;
-	}
-	uint32_t m = nk < key.len ? nk : key.len;
-	int c = memcmp(n->prefix, key.k, m < DKV_PREFIX ? m : DKV_PREFIX);
-	if (c)
-		return c;
-	if (m > DKV_PREFIX) {
-		const uint8_t *full = node_full_key(db, n);
-		if (DKV_UNLIKELY(!full)) {
-			*bad = true;
-			return 1;
-		}
-		c = memcmp(full + DKV_PREFIX, key.k + DKV_PREFIX, m - DKV_PREFIX);
-		if (c)
-			return c;
-	}
-	return (nk > key.len) - (nk < key.len);
+	return node_key(db, n);
 }
 
 int sl_cmp(const struct daxkv *db, const struct sl_node *n, struct sl_key key)
@@ -154,7 +90,7 @@ uint64_t dkv_test_level_seed; /* testhooks.h */
 
 unsigned sl_random_level(void)
 {
-	static __thread uint64_t s;
+	static __thread uint64_t s DKV_TLS_HOT;
 	if (DKV_UNLIKELY(!s)) {
 		s = dkv_now_ns() ^ (uint64_t)(uintptr_t)&s ^ 0x9e3779b97f4a7c15ull;
 #ifdef DAXKV_TEST_HOOKS
@@ -165,8 +101,12 @@ unsigned sl_random_level(void)
 	s ^= s << 13;
 	s ^= s >> 7;
 	s ^= s << 17;
-	/* Each further level with probability 1/4: two more zero bits. */
-	unsigned lvl = 1 + (unsigned)__builtin_ctzll(s | (1ull << 62)) / 2;
+	/* Each further level with probability 1/16: four more zero bits.  The
+	 * DRAM index serves searches, so the upper levels matter only for the
+	 * first moments after an open (docs/ARCHITECTURE.md); a node of one or
+	 * two levels takes one 64-byte slot, and only an insert of a taller
+	 * node (1 in 16) needs the descent. */
+	unsigned lvl = 1 + (unsigned)__builtin_ctzll(s | (1ull << 63)) / 4;
 	return lvl > DKV_MAX_LEVEL ? DKV_MAX_LEVEL : lvl;
 }
 
@@ -242,8 +182,124 @@ int sl_find_full(struct daxkv *db, struct sl_key key, struct sl_node **preds,
 	return w.damaged ? SL_DAMAGED : lfound;
 }
 
+/* ---- starts from the DRAM index ----
+ * The tree (dindex.c) names the key's node, or a node sorting before it: a
+ * start for a short walk of level 0 instead of the descent.  A start must be
+ * linked at level 0 and not being removed: the tree's own entries are (they
+ * are mapped after the level-0 link and unmapped under the remover's lock,
+ * MARKED first); the successor's back link is a hint, trusted only for a
+ * slot the bitmap holds (so linked, PERSIST(SL-4)) and not MARKED.  The walk
+ * then compares as the descent's last level does. */
+#define DIX_WALK_MAX 64 /* level-0 steps from a start before giving up on it */
+
+static struct sl_node *dix_start_node(struct daxkv *db, struct sl_key key, struct dix_hit *h)
+{
+	dix_find(db, key, h);
+	/* The nodes the walk reads next, both at once: their misses overlap. */
+	if (h->exact)
+		__builtin_prefetch(dkv_ptr(db, h->exact));
+	if (h->floor)
+		__builtin_prefetch(dkv_ptr(db, h->floor));
+	if (h->succ)
+		__builtin_prefetch(dkv_ptr(db, h->succ));
+	if (h->first)
+		return db->head;
+	uint64_t o = h->floor;
+	if (!o && h->succ) {
+		o = atomic_load_explicit((_Atomic uint64_t *)&((struct sl_node *)dkv_ptr(db, h->succ))->prev,
+					 memory_order_acquire);
+		if (!o || !na_off_ok(db, o, 1) || !na_is_set(db, o))
+			return NULL;
+	}
+	if (!o || !sl_off_ok(db, o))
+		return NULL;
+	struct sl_node *p = dkv_ptr(db, o);
+	bool bad = false;
+	if ((vw_flags(db, p) & VW_MARKED) || cmp_node(db, p, key, &bad) >= 0 || bad)
+		return NULL;
+	return p;
+}
+
+/* Walks level l from start (a node sorting before key) to the first node
+ * >= key (> key when strict): *pred gets the node before it.  false when the
+ * walk is long or meets damage (the descent then decides). */
+static bool walk(struct daxkv *db, struct sl_node *start, unsigned l, struct sl_key key,
+		 bool strict, struct sl_node **pred, struct sl_node **cur, int *c)
+{
+	struct sl_node *p = start;
+	for (unsigned steps = 0; steps < DIX_WALK_MAX; steps++) {
+		uint64_t o = nxt(p, l);
+		if (!o) {
+			*pred = p;
+			*cur = NULL;
+			*c = 1;
+			return true;
+		}
+		if (!sl_off_ok(db, o))
+			return false;
+		struct sl_node *n = dkv_ptr(db, o);
+		bool bad = false;
+		int d = cmp_node(db, n, key, &bad);
+		if (bad)
+			return false;
+		if (d > 0 || (d == 0 && !strict)) {
+			*pred = p;
+			*cur = n;
+			*c = d;
+			return true;
+		}
+		p = n;
+	}
+	return false;
+}
+
+int sl_find_level0(struct daxkv *db, struct sl_key key, struct sl_node **preds,
+		   struct sl_node **succs, struct dix_hit *h)
+{
+	struct sl_node *start = dix_start_node(db, key, h), *cur;
+	if (h->exact) {
+		succs[0] = dkv_ptr(db, h->exact);
+		return 0;
+	}
+	int c;
+	if (!start || !walk(db, start, 0, key, false, &preds[0], &cur, &c))
+		return SL_NO_HINT;
+	succs[0] = cur;
+	return cur && c == 0 ? 0 : -1;
+}
+
+bool sl_find_level1(struct daxkv *db, struct sl_key key, struct sl_node **preds,
+		    struct sl_node **succs)
+{
+	struct dix_hit h;
+	dix_find1(db, key, &h);
+	struct sl_node *start = NULL, *cur;
+	if (h.first) {
+		start = db->head;
+	} else if (h.floor && sl_off_ok(db, h.floor)) {
+		/* The tall tree's own entry: linked at level 1 (mapped after that
+		 * link, unmapped under the remover's lock, MARKED first). */
+		struct sl_node *p = dkv_ptr(db, h.floor);
+		bool bad = false;
+		if (!(vw_flags(db, p) & VW_MARKED) && p->level >= 2 &&
+		    cmp_node(db, p, key, &bad) < 0 && !bad)
+			start = p;
+	}
+	int c;
+	if (!start || !walk(db, start, 1, key, false, &preds[1], &cur, &c) || (cur && c == 0))
+		return false; /* found at level 1: the level-0 walk said absent, a race */
+	succs[1] = cur;
+	return true;
+}
+
 struct sl_node *sl_find_ex(struct daxkv *db, struct sl_key key, bool *corrupt)
 {
+	if (dix_ready(db)) {
+		struct dix_hit h;
+		dix_find(db, key, &h);
+		*corrupt = false;
+		return h.exact ? dkv_ptr(db, h.exact) : NULL;
+	}
 	struct sl_node *pred = db->head, *above = NULL;
 	struct walk w = walk_start(db);
 	bool cut = false;
@@ -278,6 +334,18 @@ struct sl_node *sl_find(struct daxkv *db, struct sl_key key)
 
 struct sl_node *sl_seek(struct daxkv *db, struct sl_key key, bool strict)
 {
+	if (dix_ready(db)) {
+		struct dix_hit h;
+		struct sl_node *start = dix_start_node(db, key, &h), *p, *cur;
+		int c;
+		if (h.exact && !strict)
+			return dkv_ptr(db, h.exact);
+		if (h.exact)
+			start = dkv_ptr(db, h.exact);
+		if (start && !(vw_flags(db, start) & VW_MARKED) &&
+		    walk(db, start, 0, key, strict, &p, &cur, &c))
+			return cur;
+	}
 	struct sl_node *pred = db->head;
 	struct walk w = walk_start(db);
 	for (int l = sl_top(db) - 1; l >= 0; l--) {

@@ -68,8 +68,96 @@ static inline struct sl_node *node_at(struct daxkv *db, uint64_t off)
 	return off && sl_off_ok(db, off) ? dkv_ptr(db, off) : NULL;
 }
 
+/* ---- keys ---- */
+
+/* The record's copy of a long key (klen > DKV_PREFIX) of n, or NULL when the
+ * location or length would read outside the record's segment (damage).
+ * Bounds only, no CRC: the key may still be wrong, never out of bounds. */
+static inline const uint8_t *node_full_key(const struct daxkv *db, const struct sl_node *n)
+{
+	uint64_t loc = sl_loc(n) & ~LOC_TOMB, in = (loc - db->seg_base) & (db->seg_size - 1);
+	if (DKV_UNLIKELY(loc < db->seg_base || (loc & 7) || in < SEG_DATA_OFF ||
+			 n->klen > DAXKV_KEY_MAX ||
+			 in + sizeof(struct rec_hdr) + n->klen > db->seg_size ||
+			 loc + sizeof(struct rec_hdr) + n->klen > db->pool.size))
+		return NULL;
+	const struct rec_hdr *h = rec_at(db, loc);
+	/* A location that points at a record of another key length is damage:
+	 * its bytes past the key would order the node at random. */
+	return DKV_UNLIKELY(h->klen != n->klen) ? NULL : rec_key(h);
+}
+
+/* The full key of n: its prefix, or the record's copy of a longer key. */
+static inline struct sl_key node_key(const struct daxkv *db, const struct sl_node *n)
+{
+	struct sl_key k = { n->prefix, n->klen };
+	if (n->klen > DKV_PREFIX) {
+		/* sl_cmp orders n by its prefix, then the record's bytes after it:
+		 * a record that disagrees with the prefix, or cannot be read, is
+		 * damage, and the prefix (which sorts just before n) is its key. */
+		k.k = node_full_key(db, n);
+		if (DKV_UNLIKELY(!k.k || memcmp(k.k, n->prefix, DKV_PREFIX) != 0))
+			k = (struct sl_key){ n->prefix, DKV_PREFIX };
+	}
+	return k;
+}
+
+static inline uint64_t be64(const void *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return __builtin_bswap64(v);
+}
+
+/* sl_cmp, inlined into the searches: the sign is what counts; a key that
+ * cannot be read sets *bad and sorts n last. */
+static inline int cmp_node(const struct daxkv *db, const struct sl_node *n, struct sl_key key,
+			   bool *bad)
+{
+	uint32_t nk = n->klen;
+	if (nk >= DKV_PREFIX && key.len >= DKV_PREFIX) {
+		/* The common case (keys of 16+ bytes): two word compares. */
+		uint64_t a = be64(n->prefix), b = be64(key.k);
+		if (a == b) {
+			a = be64(n->prefix + 8);
+			b = be64(key.k + 8);
+		}
+		if (a != b)
+			return a < b ? -1 : 1;
+	}
+	uint32_t m = nk < key.len ? nk : key.len;
+	int c = memcmp(n->prefix, key.k, m < DKV_PREFIX ? m : DKV_PREFIX);
+	if (c)
+		return c;
+	if (m > DKV_PREFIX) {
+		const uint8_t *full = node_full_key(db, n);
+		if (DKV_UNLIKELY(!full)) {
+			*bad = true;
+			return 1;
+		}
+		c = memcmp(full + DKV_PREFIX, key.k + DKV_PREFIX, m - DKV_PREFIX);
+		if (c)
+			return c;
+	}
+	return (nk > key.len) - (nk < key.len);
+}
+
 /* sl_find_full's answer when the walk met damage (errmsg says what). */
 #define SL_DAMAGED (-2)
+/* sl_find_level0's answer when the DRAM index cannot help: search the skiplist. */
+#define SL_NO_HINT (-3)
+/* The search of a one-level insert, from the DRAM index (dindex.c) and a
+ * short walk of level 0: 0 (found: succs[0]), -1 (absent: preds[0] and
+ * succs[0] set), or SL_NO_HINT; *hit: the tree's answer.  Caller pinned,
+ * dix_ready. */
+struct dix_hit;
+/* After sl_find_level0 said absent: the level-1 predecessor and successor of
+ * a two-level insert, from the tall tree (dindex.c) and a walk of level 1;
+ * false when the tree cannot say (the descent then decides). */
+bool sl_find_level1(struct daxkv *db, struct sl_key key, struct sl_node **preds,
+		    struct sl_node **succs);
+int sl_find_level0(struct daxkv *db, struct sl_key key, struct sl_node **preds,
+		   struct sl_node **succs, struct dix_hit *hit);
 /* The level where key was found (its node is succs[l]), -1 when absent, or
  * SL_DAMAGED.  relaxed: no level nesting check (recovery, before the
  * in-flight unlinks are settled).  Caller pinned. */

@@ -19,6 +19,7 @@
  */
 #include <stdlib.h>
 
+#include "engine/dindex.h"
 #include "engine/skiplist_node.h"
 
 /* ---- writers ---- */
@@ -106,7 +107,7 @@ static int retry_damaged(struct sl_node **last_gone, struct sl_node *gone)
 
 static int insert_new(struct daxkv *db, unsigned lane, const struct sl_put *op,
 		      struct sl_node **preds, struct sl_node **succs, uint64_t noff,
-		      unsigned level, struct sl_node **gone)
+		      unsigned level, const struct dix_hit *hit, struct sl_node **gone)
 {
 	struct locked lk = { .cnt = 0 };
 	*gone = NULL;
@@ -124,6 +125,9 @@ static int insert_new(struct daxkv *db, unsigned lane, const struct sl_put *op,
 		}
 	}
 	uint64_t roff, size;
+	/* The new node's line, to be written after the record: its miss
+	 * overlaps the record's copy. */
+	__builtin_prefetch(dkv_ptr(db, noff), 1);
 	int rc = write_rec(db, lane, op, REC_PUT, 0, 0, &roff, &size);
 	if (rc) {
 		unlock_all(&lk);
@@ -137,16 +141,21 @@ static int insert_new(struct daxkv *db, unsigned lane, const struct sl_put *op,
 	pm_flush(n, sizeof(*n) + 8 * level);
 	dkv_slot_set(db, lane, noff | LANE_OP_ALLOC);
 	pm_fence(); /* PERSIST(SL-1): record, node and slot durable before the link. */
-	set_next(preds[0], 0, noff);
+	/* The bitmap's atomics before the link's flush (na_commit says why). */
 	na_commit(db, noff, level);
-	if (succs[0]) {
-		succs[0]->prev = noff;
-		pm_flush(&succs[0]->prev, 8);
-	}
+	set_next(preds[0], 0, noff);
+	if (succs[0]) /* a hint, validated on use (iter.c): no flush of its own */
+		atomic_store_explicit((_Atomic uint64_t *)&succs[0]->prev, noff,
+				      memory_order_relaxed);
 	pm_fence(); /* PERSIST(SL-2): linked at level 0 -- durable. */
+	/* In the DRAM index before anyone can lock n to remove it (dindex.c);
+	 * out of memory turns the tree off, not the put. */
+	(void)(hit ? dix_set_at(db, op->key, noff, hit) : dix_set(db, op->key, noff));
 	sl_top_raise(db, level); /* before a reader can meet a taller link */
 	for (unsigned l = 1; l < level; l++)
 		set_next(preds[l], l, noff); /* PERSIST(SL-3) */
+	if (level >= 2) /* linked at level 1: into the tall tree, as above */
+		(void)dix_set1(db, op->key, noff);
 	atomic_store_explicit(vwp(n), vw_gen(db) | VW_LINKED, memory_order_release);
 	unlock_all(&lk);
 	atomic_fetch_add_explicit(&db->lanes[lane].keys, 1, memory_order_relaxed);
@@ -200,12 +209,16 @@ static int unlink_marked(struct daxkv *db, unsigned lane, struct sl_node *n, uin
 		if (succs[l] == n)
 			set_next(preds[l], (unsigned)l, nxt(n, (unsigned)l));
 	struct sl_node *s = node_at(db, nxt(n, 0));
-	if (s) {
-		s->prev = preds[0] == db->head ? 0 : dkv_off(db, preds[0]);
-		pm_flush(&s->prev, 8);
-	}
+	if (s) /* a hint: no flush (insert_new) */
+		atomic_store_explicit((_Atomic uint64_t *)&s->prev,
+				      preds[0] == db->head ? 0 : dkv_off(db, preds[0]),
+				      memory_order_relaxed);
 	na_free(db, noff, n->level);
 	pm_fence(); /* PERSIST(SL-2), PERSIST(SL-4): unlinked and freed -- durable. */
+	struct sl_key nk = sl_node_key(db, n);
+	dix_del(db, nk, noff); /* under n's lock, MARKED (dindex.c) */
+	if (n->level >= 2)
+		dix_del1(db, nk, noff);
 	unlock_all(&lk);
 	return 0;
 }
@@ -270,10 +283,27 @@ int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
 	struct sl_node *preds[DKV_MAX_LEVEL], *succs[DKV_MAX_LEVEL], *last_gone = NULL, *gone;
 	uint64_t noff = op->pre_node;
 	unsigned level = op->pre_level, spins = 0;
-	int rc;
+	bool fast = true; /* the DRAM index's start; after a retry, the descent */
+	struct dix_hit hit;
+	int rc = 0;
 	epoch_pin();
 	for (;;) { /* bounded: see "bounded retries" */
-		int lf = sl_find_full(db, op->key, preds, succs, false);
+		bool tree = fast && dix_ready(db);
+		int lf = tree ? sl_find_level0(db, op->key, preds, succs, &hit) : SL_NO_HINT;
+		if (lf == -1 && !op->is_delete) {
+			/* New key: the level-0 walk serves a one-level node, the tall
+			 * tree a two-level one; a taller one (1 in 256) descends. */
+			if (!noff) {
+				level = sl_random_level();
+				rc = na_reserve(db, level, &noff);
+				if (rc)
+					break;
+			}
+			if (level > 2 || (level == 2 && !sl_find_level1(db, op->key, preds, succs)))
+				lf = SL_NO_HINT;
+		}
+		if (lf == SL_NO_HINT)
+			lf = sl_find_full(db, op->key, preds, succs, false);
 		if (lf == SL_DAMAGED) {
 			rc = DAXKV_ECORRUPT;
 			break;
@@ -292,6 +322,7 @@ int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
 				if (rc)
 					break;
 				relax(&spins); /* being inserted or removed: wait */
+				fast = false;
 				continue;
 			}
 			node_lock(db, n);
@@ -300,6 +331,7 @@ int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
 				rc = retry_damaged(&last_gone, n); /* we held its lock: gone */
 				if (rc)
 					break;
+				fast = false;
 				continue;
 			}
 			/* A key longer than the node's prefix matched the record's
@@ -325,8 +357,9 @@ int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
 			if (rc)
 				break;
 		}
-		rc = insert_new(db, lane, op, preds, succs, noff, level, &gone);
+		rc = insert_new(db, lane, op, preds, succs, noff, level, tree ? &hit : NULL, &gone);
 		if (rc == SL_RETRY) {
+			fast = false;
 			rc = retry_damaged(&last_gone, gone);
 			if (rc)
 				break;

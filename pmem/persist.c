@@ -17,6 +17,7 @@
  *    that was never flushed never survives, the strictest reading of ADR.
  */
 #include "pmem/persist.h"
+#include "pmem/util.h"
 
 #include <libpmem.h>
 
@@ -37,7 +38,7 @@
  * __tls_get_addr call from the shared library; 24 bytes fit in glibc's static
  * TLS surplus even if libdaxkv is dlopen()ed.
  */
-static __thread struct pm_counters pm_tls
+static __thread struct pm_counters pm_tls DKV_TLS_HOT
 	__attribute__((tls_model("initial-exec")));
 
 #ifdef DAXKV_TEST_HOOKS

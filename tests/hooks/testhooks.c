@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "engine/dindex_int.h"
 #include "engine/internal.h"
 #include "tests/hooks/testhooks.h"
 
@@ -20,11 +21,107 @@ int dkv_test_shadow_start(daxkv *db, const struct pm_shadow_opts *o)
 	return pm_shadow_start(db->base, db->pool.size, o);
 }
 
+/* Waits until the build of the DRAM index has ended; whether it is in use. */
+bool dkv_test_dix_wait(daxkv *db)
+{
+	struct dix *t = db->dix;
+	if (!t)
+		return false;
+	pthread_mutex_lock(&t->done_mu);
+	while (!t->done)
+		pthread_cond_wait(&t->done_cv, &t->done_mu);
+	pthread_mutex_unlock(&t->done_mu);
+	return dix_ready(db);
+}
+/* ---- the DRAM index agrees with levels 0 and 1 (engine/dindex.c) ---- */
+
+struct chk {
+	struct daxkv *db;
+	unsigned level;     /* the skiplist level the tree mirrors */
+	struct sl_node *at; /* the node the next entry must name */
+	uint64_t entries;
+	char *msg;
+	size_t cap;
+};
+
+/* The next node of level l not being removed (MARKED), or NULL. */
+static struct sl_node *live_after(struct daxkv *db, struct sl_node *n, unsigned l)
+{
+	do {
+		uint64_t o = nxt(n, l);
+		n = o && sl_off_ok(db, o) ? dkv_ptr(db, o) : NULL;
+	} while (n && (vw_flags(db, n) & VW_MARKED));
+	return n;
+}
+
+static int chk_node(struct chk *c, const struct dnode *n, unsigned depth)
+{
+	if (depth > 64) {
+		snprintf(c->msg, c->cap, "DRAM index deeper than 64 levels");
+		return -1;
+	}
+	if (!n->leaf) {
+		for (unsigned i = 0; i <= n->count; i++)
+			if (chk_node(c, n->child[i], depth + 1))
+				return -1;
+		return 0;
+	}
+	for (unsigned i = 0; i < n->count; i++) {
+		struct sl_node *want = c->at;
+		uint64_t off = n->off[i];
+		if (!want || off != dkv_off(c->db, want)) {
+			snprintf(c->msg, c->cap,
+				 "DRAM index (level %u) entry %llu names node %llu, the level has %llu there",
+				 c->level, (unsigned long long)c->entries, (unsigned long long)off,
+				 (unsigned long long)(want ? dkv_off(c->db, want) : 0));
+			return -1;
+		}
+		struct dkey K = dkey_of(node_key(c->db, want));
+		if (K.hi != n->hi[i] || K.lo != n->lo[i]) {
+			snprintf(c->msg, c->cap, "DRAM index entry %llu: prefix differs from node %llu",
+				 (unsigned long long)c->entries, (unsigned long long)off);
+			return -1;
+		}
+		c->entries++;
+		c->at = live_after(c->db, want, c->level);
+	}
+	return 0;
+}
+
+static int dix_check_level(struct daxkv *db, unsigned l, struct dnode *root, char *msg,
+			   size_t cap)
+{
+	struct chk c = { db, l, NULL, 0, msg, cap };
+	c.at = live_after(db, db->head, l);
+	int rc = chk_node(&c, root, 0);
+	if (!rc && c.at) {
+		snprintf(msg, cap,
+			 "level %u node %llu is missing from the DRAM index (after %llu entries)", l,
+			 (unsigned long long)dkv_off(db, c.at), (unsigned long long)c.entries);
+		rc = -1;
+	}
+	return rc;
+}
+
+static int dix_check(struct daxkv *db, char *msg, size_t cap)
+{
+	if (!dkv_test_dix_wait(db))
+		return 0; /* not in use: nothing to agree with */
+	epoch_pin();
+	int rc = dix_check_level(db, 0, atomic_load(&db->dix->root), msg, cap);
+	if (!rc)
+		rc = dix_check_level(db, 1, atomic_load(&db->dix->root1), msg, cap);
+	epoch_unpin();
+	return rc;
+}
+
 int dkv_test_check(daxkv *db, char *msg, size_t cap)
 {
 	uint64_t nodes = 0, slots = 0;
 	dkv_lanes_lock_all(db);
 	int rc = sl_check(db, msg, cap, &nodes, &slots);
+	if (!rc)
+		rc = dix_check(db, msg, cap);
 	if (!rc && slots != na_count(db)) {
 		snprintf(msg, cap, "node bitmap has %llu slots allocated, reachable nodes use %llu",
 			 (unsigned long long)na_count(db), (unsigned long long)slots);

@@ -5,6 +5,7 @@
 #ifndef DAXKV_TESTHOOKS_H
 #define DAXKV_TESTHOOKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "daxkv.h"
@@ -19,8 +20,12 @@ int dkv_test_shadow_start(daxkv *db, const struct pm_shadow_opts *o);
 
 /* Full structural check: level-0 order and reachability, every node's record
  * CRC-valid and of the node's key, node bitmap = reachable set, segment states,
- * upper levels sorted.  0 when consistent; otherwise -1 with a reason in msg. */
+ * upper levels sorted, and (once its build ends) the DRAM index maps exactly
+ * the live level-0 nodes.  0 when consistent; otherwise -1 with a reason in msg. */
 int dkv_test_check(daxkv *db, char *msg, size_t cap);
+/* Waits until the DRAM index's build (at open) has ended: true when the
+ * index is in use (false: the skiplist answers alone). */
+bool dkv_test_dix_wait(daxkv *db);
 
 /* Pool offset of the record the index holds for key (0 if absent). */
 uint64_t dkv_test_record_offset(daxkv *db, const void *key, size_t klen);

@@ -338,16 +338,14 @@ static void test_random_level(void)
 		ge[l] /= draws;
 	printf("\n    level>=2 %.4f  >=3 %.4f  >=4 %.4f  >=5 %.5f\n", ge[2], ge[3], ge[4], ge[5]);
 	CU_ASSERT_DOUBLE_EQUAL(ge[1], 1.0, 1e-12);
-	CU_ASSERT_DOUBLE_EQUAL(ge[2], 0.25, 0.01);
-	CU_ASSERT_DOUBLE_EQUAL(ge[3], 0.0625, 0.005);
-	CU_ASSERT_DOUBLE_EQUAL(ge[4], 0.015625, 0.002);
-	CU_ASSERT_DOUBLE_EQUAL(ge[5], 0.00390625, 0.001);
-	/* conditional ratios: each further level about 1/4 */
-	CU_ASSERT_DOUBLE_EQUAL(ge[3] / ge[2], 0.25, 0.02);
-	CU_ASSERT_DOUBLE_EQUAL(ge[4] / ge[3], 0.25, 0.04);
-	/* 1e6 draws at p = 1/4: level 12 and up is ~2e-7 each */
+	CU_ASSERT_DOUBLE_EQUAL(ge[2], 0.0625, 0.003);
+	CU_ASSERT_DOUBLE_EQUAL(ge[3], 0.00390625, 0.0005);
+	CU_ASSERT_DOUBLE_EQUAL(ge[4], 0.000244, 0.0001);
+	/* conditional ratio: each further level about 1/16 */
+	CU_ASSERT_DOUBLE_EQUAL(ge[3] / ge[2], 0.0625, 0.01);
+	/* 1e6 draws at p = 1/16: level 7 and up is ~6e-8 each */
 	unsigned high = 0;
-	for (int l = 12; l <= DKV_MAX_LEVEL; l++)
+	for (int l = 7; l <= DKV_MAX_LEVEL; l++)
 		high += hist[l];
 	CU_ASSERT(high <= 5);
 }
@@ -486,7 +484,7 @@ static void test_node_fields(void)
 	}
 	epoch_unpin();
 	CU_ASSERT_EQUAL(bad, 0);
-	CU_ASSERT(levels[1] > n / 2); /* p = 1/4: about 3/4 have one level */
+	CU_ASSERT(levels[1] > n / 2); /* p = 1/16: about 15/16 have one level */
 	/* an overwrite keeps the node and moves its record */
 	epoch_pin();
 	struct sl_node *nd = sl_find(db, skey(&m[0]));
