@@ -8,8 +8,8 @@
  * ~20 of them cache and TLB misses; it was 74-88% of every operation.  This
  * tree finds a key in 3-4 nodes of 30 entries whose upper levels stay in the
  * cache, so a get, an overwrite or a delete goes straight to its node, and an
- * insert of a one-level node (3 in 4) gets its level-0 predecessor without
- * the descent.  It is KVDK's split (a DRAM index beside the persistent data)
+ * insert gets its level-0 predecessor (and, for a two-level node, its level-1
+ * one from the tall tree) without the descent.  It is KVDK's split (a DRAM index beside the persistent data)
  * with the persistent skiplist kept as the index of record: nothing here is
  * on media, the build at open runs beside the traffic, and until it ends the
  * skiplist answers alone -- restart stays as fast as before.
@@ -35,13 +35,12 @@
  * a writer takes the word with a compare-and-swap and bumps it when done.
  * Full nodes split on the way down, so a split locks one parent and one child
  * with try-locks only: nobody waits holding a lock, so nothing deadlocks.
- * Every word a reader may see mid-change is an atomic (relaxed) load, checked
+ * Every word a reader may see mid-change is an atomic load, checked
  * afterwards; a torn read can only name memory the tree or the pool owns:
  * tree nodes and separator copies live in an arena freed with the tree, and
  * an offset is bounds-checked before it is followed.  Deletes empty leaves but
  * never merge them (memory is bounded by the peak key count).
  */
-#include <sched.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -178,11 +177,9 @@ static void *arena_alloc(struct dix *t, size_t size)
 		c->next = t->chunks;
 		c->used = DKV_LINE;
 		t->chunks = c;
-		atomic_fetch_add_explicit(&t->bytes, DKV_LINE, memory_order_relaxed);
 	}
 	p = (char *)c + c->used;
 	c->used += size;
-	atomic_fetch_add_explicit(&t->bytes, size, memory_order_relaxed);
 out:
 	pthread_mutex_unlock(&t->mem_mu);
 	return p;
@@ -309,14 +306,6 @@ static int split_leaf(struct daxkv *db, struct dnode *_Atomic *rootp, struct dno
 
 /* ---- operations ---- */
 
-static inline void backoff(unsigned *spins)
-{
-	if (++*spins % 64 == 0)
-		sched_yield();
-	else
-		__builtin_ia32_pause();
-}
-
 /* The lines of a node its binary search reads, in parallel: the search would
  * otherwise wait for them one after the other.  An inner node: the version,
  * the count and hi[] (lo[] is read on a tie of hi only; child[] once, at the
@@ -334,7 +323,7 @@ static inline void node_prefetch(const struct dnode *n, bool leaf)
 /* The root, read-locked (*v). */
 static struct dnode *root_rd(struct dnode *_Atomic *rootp, uint64_t *v)
 {
-	for (unsigned spins = 0;; backoff(&spins)) {
+	for (unsigned spins = 0;; relax(&spins)) {
 		struct dnode *n = atomic_load_explicit(rootp, memory_order_acquire);
 		if (rd(n, v) && n == atomic_load_explicit(rootp, memory_order_acquire))
 			return n;
@@ -374,7 +363,7 @@ static void find(struct daxkv *db, struct dnode *_Atomic *rootp, struct sl_key k
 		 struct dix_hit *hit)
 {
 	struct dkey K = dkey_of(key);
-	for (unsigned spins = 0;; backoff(&spins)) {
+	for (unsigned spins = 0;; relax(&spins)) {
 		uint64_t v;
 		struct dnode *n;
 		bool leftmost;
@@ -410,18 +399,27 @@ static void leaf_ins(struct dnode *n, unsigned pos, const struct dkey *K, uint64
 	ST(n->count, cnt + 1);
 }
 
+/* After a split under n's lock and its parent p's (NULL: n was the root):
+ * releases both; rc passes through. */
+static int split_done(struct dnode *n, struct dnode *p, int rc)
+{
+	unlock(n);
+	if (p)
+		unlock(p);
+	return rc;
+}
+
 /* Inserts K -> off; replace: over an existing mapping (else leave it). */
 int dtree_put(struct daxkv *db, struct dnode *_Atomic *rootp, struct sl_key key, uint64_t off,
 	      bool replace)
 {
 	struct dix *t = db->dix;
 	struct dkey K = dkey_of(key);
-	unsigned spins = 0;
+	unsigned tries = 0;
 	int rc;
 restart:
-	if (spins)
-		backoff(&spins);
-	spins++;
+	if (tries++)
+		relax(&tries);
 	uint64_t v, pv = 0, cv;
 	struct dnode *n = root_rd(rootp, &v), *p = NULL;
 	while (!n->leaf) {
@@ -437,11 +435,7 @@ restart:
 				unlock(n);
 				goto restart;
 			}
-			rc = split_inner(t, rootp, p, n);
-			unlock(n);
-			if (p)
-				unlock(p);
-			if (rc)
+			if ((rc = split_done(n, p, split_inner(t, rootp, p, n))))
 				return rc;
 			goto restart;
 		}
@@ -472,11 +466,7 @@ restart:
 			unlock(n);
 			goto restart;
 		}
-		rc = split_leaf(db, rootp, p, n, pos);
-		unlock(n);
-		if (p)
-			unlock(p);
-		if (rc)
+		if ((rc = split_done(n, p, split_leaf(db, rootp, p, n, pos))))
 			return rc;
 		goto restart;
 	}
@@ -485,29 +475,27 @@ restart:
 	return 0;
 }
 
-/* The tree failed (out of memory): stop using it, for good. */
-static void give_up(struct daxkv *db)
+static bool usable(const struct daxkv *db)
 {
-	atomic_store_explicit(&db->dix_on, -1, memory_order_release);
+	return db->dix && atomic_load_explicit(&db->dix_on, memory_order_relaxed) >= 0;
 }
 
-int dix_set(struct daxkv *db, struct sl_key key, uint64_t off)
+int dix_set(struct daxkv *db, unsigned l, struct sl_key key, uint64_t off)
 {
-	if (atomic_load_explicit(&db->dix_on, memory_order_relaxed) < 0 || !db->dix)
+	if (!usable(db))
 		return 0;
-	int rc = dtree_put(db, &db->dix->root, key, off, true);
-	if (rc)
-		give_up(db);
+	int rc = dtree_put(db, &db->dix->root[l], key, off, true);
+	if (rc) /* out of memory: stop using the trees, for good */
+		atomic_store_explicit(&db->dix_on, -1, memory_order_release);
 	return rc;
 }
 
-int dix_set_at(struct daxkv *db, struct sl_key key, uint64_t off, const struct dix_hit *hit)
+int dix_set_at(struct daxkv *db, unsigned l, struct sl_key key, uint64_t off,
+	       const struct dix_hit *hit)
 {
 	struct dnode *n = hit->leaf;
-	if (!db->dix || atomic_load_explicit(&db->dix_on, memory_order_relaxed) < 0)
-		return 0;
 	/* Unchanged since the lookup (same version): K is absent and goes at pos. */
-	if (n && !hit->exact && upgrade(n, hit->ver)) {
+	if (usable(db) && n && !hit->exact && upgrade(n, hit->ver)) {
 		if (n->count < DIX_CAP) {
 			struct dkey K = dkey_of(key);
 			leaf_ins(n, hit->pos, &K, off);
@@ -516,7 +504,7 @@ int dix_set_at(struct daxkv *db, struct sl_key key, uint64_t off, const struct d
 		}
 		unlock(n);
 	}
-	return dix_set(db, key, off);
+	return dix_set(db, l, key, off);
 }
 
 void dtree_del(struct daxkv *db, struct dnode *_Atomic *rootp, struct sl_key key, uint64_t off)
@@ -526,7 +514,7 @@ void dtree_del(struct daxkv *db, struct dnode *_Atomic *rootp, struct sl_key key
 	struct dnode *n;
 	bool leftmost;
 	for (unsigned spins = 0; !to_leaf(rootp, &K, &n, &v, &leftmost) || !upgrade(n, v);
-	     backoff(&spins))
+	     relax(&spins))
 		;
 	bool eq;
 	unsigned cnt = n->count, pos = leaf_pos(db, &K, n, cnt, &eq);
@@ -541,45 +529,13 @@ void dtree_del(struct daxkv *db, struct dnode *_Atomic *rootp, struct sl_key key
 	unlock(n);
 }
 
-static bool usable(const struct daxkv *db)
+void dix_find(struct daxkv *db, unsigned l, struct sl_key key, struct dix_hit *hit)
 {
-	return db->dix && atomic_load_explicit(&db->dix_on, memory_order_relaxed) >= 0;
+	find(db, &db->dix->root[l], key, hit);
 }
 
-void dix_find(struct daxkv *db, struct sl_key key, struct dix_hit *hit)
-{
-	find(db, &db->dix->root, key, hit);
-}
-
-void dix_del(struct daxkv *db, struct sl_key key, uint64_t off)
+void dix_del(struct daxkv *db, unsigned l, struct sl_key key, uint64_t off)
 {
 	if (usable(db))
-		dtree_del(db, &db->dix->root, key, off);
+		dtree_del(db, &db->dix->root[l], key, off);
 }
-
-void dix_find1(struct daxkv *db, struct sl_key key, struct dix_hit *hit)
-{
-	find(db, &db->dix->root1, key, hit);
-}
-
-int dix_set1(struct daxkv *db, struct sl_key key, uint64_t off)
-{
-	if (!usable(db))
-		return 0;
-	int rc = dtree_put(db, &db->dix->root1, key, off, true);
-	if (rc)
-		give_up(db);
-	return rc;
-}
-
-void dix_del1(struct daxkv *db, struct sl_key key, uint64_t off)
-{
-	if (usable(db))
-		dtree_del(db, &db->dix->root1, key, off);
-}
-
-uint64_t dix_bytes(const struct daxkv *db)
-{
-	return db->dix ? atomic_load_explicit(&db->dix->bytes, memory_order_relaxed) : 0;
-}
-

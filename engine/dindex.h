@@ -22,32 +22,27 @@ struct dix_hit {
 	uint64_t floor; /* a node with a smaller key (the greatest in its leaf), 0: unknown */
 	uint64_t succ;  /* the first node of a greater key in the leaf, 0: unknown */
 	bool first;     /* no key is smaller: the head is the predecessor */
-	/* Where the key would go: dix_set_at inserts there if the leaf has not
-	 * changed since (a put's one descent serves both). */
+	/* Where the key would go (dix_set_at). */
 	void *leaf;
 	uint64_t ver;
 	unsigned pos;
 };
-/* Looks key up (caller pinned; dix_ready). */
-void dix_find(struct daxkv *db, struct sl_key key, struct dix_hit *hit);
+/* The tree of level l (0: every key; 1: the nodes linked at level 1, the
+ * tall tree).  Looks key up (caller pinned; dix_ready). */
+void dix_find(struct daxkv *db, unsigned l, struct sl_key key, struct dix_hit *hit);
 /* Maps key to node off, replacing another node of the key: 0 or ENOMEM
- * (the tree then stops being used: dix_ready turns false for good). */
-int dix_set(struct daxkv *db, struct sl_key key, uint64_t off);
-/* dix_set, into the leaf hit found key absent in when it is unchanged. */
-int dix_set_at(struct daxkv *db, struct sl_key key, uint64_t off, const struct dix_hit *hit);
+ * (the trees then stop being used: dix_ready turns false for good). */
+int dix_set(struct daxkv *db, unsigned l, struct sl_key key, uint64_t off);
+/* dix_set, into the leaf where hit (dix_find's, same l) found key absent,
+ * when that leaf has not changed since (a put's one descent serves both). */
+int dix_set_at(struct daxkv *db, unsigned l, struct sl_key key, uint64_t off,
+	       const struct dix_hit *hit);
 /* Removes key when it maps to off (a newer node of the key stays). */
-void dix_del(struct daxkv *db, struct sl_key key, uint64_t off);
+void dix_del(struct daxkv *db, unsigned l, struct sl_key key, uint64_t off);
 
-/* The same for the tree of the nodes linked at level 1 (the tall tree). */
-void dix_find1(struct daxkv *db, struct sl_key key, struct dix_hit *hit);
-int dix_set1(struct daxkv *db, struct sl_key key, uint64_t off);
-void dix_del1(struct daxkv *db, struct sl_key key, uint64_t off);
-
-/* Open: allocates the tree and starts its build from level 0 (0 or ENOMEM). */
+/* Open: allocates the trees and starts their build (0 or ENOMEM). */
 int dix_start(struct daxkv *db);
-/* Close: stops the build and frees the tree. */
+/* Close: stops the build and frees the trees. */
 void dix_stop(struct daxkv *db);
-/* DRAM bytes the tree holds (stats). */
-uint64_t dix_bytes(const struct daxkv *db);
 
 #endif

@@ -60,7 +60,7 @@ static int build_level1(struct daxkv *db, struct sl_node **last, uint64_t **tall
 		n = dkv_ptr(db, o);
 		if (!(hops & 4095) && atomic_load_explicit(&db->dix_stop, memory_order_relaxed))
 			return -1;
-		if (build_one(db, &db->dix->root1, n, o))
+		if (build_one(db, &db->dix->root[1], n, o))
 			return -1;
 		if (*ntall == cap) {
 			uint64_t *a = realloc(*tall, (cap = cap ? 2 * cap : 1024) * sizeof(*a));
@@ -127,7 +127,7 @@ static int build_level0(struct daxkv *db, const uint64_t *tall, size_t ntall,
 			    atomic_load_explicit(&db->dix_stop, memory_order_relaxed))
 				return -1;
 			uint64_t o = dkv_off(db, n);
-			if (build_one(db, &db->dix->root, n, o))
+			if (build_one(db, &db->dix->root[0], n, o))
 				return -1;
 			uint64_t nx = nxt(n, 0);
 			if (nx && !sl_off_ok(db, nx))
@@ -209,8 +209,8 @@ int dix_start(struct daxkv *db)
 	pthread_cond_init(&t->done_cv, NULL);
 	pthread_mutex_init(&t->mem_mu, NULL);
 	t->first[0].leaf = t->first[1].leaf = 1;
-	atomic_store(&t->root, &t->first[0]);
-	atomic_store(&t->root1, &t->first[1]);
+	atomic_store(&t->root[0], &t->first[0]);
+	atomic_store(&t->root[1], &t->first[1]);
 	db->dix = t;
 	atomic_store(&db->dix_on, 0);
 	atomic_store(&db->dix_stop, 0);

@@ -46,11 +46,9 @@ struct chunk {
  * nodes linked at level 1 (tall: 1 in 16), which give a two-level insert its
  * level-1 predecessor. */
 struct dix {
-	struct dnode *_Atomic root;  /* all */
-	struct dnode *_Atomic root1; /* tall */
+	struct dnode *_Atomic root[2]; /* [l]: the tree of skiplist level l */
 	pthread_mutex_t mem_mu;
 	struct chunk *chunks; /* newest first */
-	_Atomic uint64_t bytes; /* allocated: nodes and separators */
 	pthread_mutex_t done_mu;
 	pthread_cond_t done_cv;
 	bool done; /* the build ended (either way) */

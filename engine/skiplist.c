@@ -192,9 +192,13 @@ int sl_find_full(struct daxkv *db, struct sl_key key, struct sl_node **preds,
  * then compares as the descent's last level does. */
 #define DIX_WALK_MAX 64 /* level-0 steps from a start before giving up on it */
 
-static struct sl_node *dix_start_node(struct daxkv *db, struct sl_key key, struct dix_hit *h)
+/* The start the tree of level l gives for key: the head, a node of that
+ * level sorting before key (for level 0 also the successor's back link), or
+ * NULL.  *h: the tree's answer. */
+static struct sl_node *tree_start(struct daxkv *db, unsigned l, struct sl_key key,
+				  struct dix_hit *h)
 {
-	dix_find(db, key, h);
+	dix_find(db, l, key, h);
 	/* The nodes the walk reads next, both at once: their misses overlap. */
 	if (h->exact)
 		__builtin_prefetch(dkv_ptr(db, h->exact));
@@ -205,7 +209,7 @@ static struct sl_node *dix_start_node(struct daxkv *db, struct sl_key key, struc
 	if (h->first)
 		return db->head;
 	uint64_t o = h->floor;
-	if (!o && h->succ) {
+	if (!o && l == 0 && h->succ) {
 		o = atomic_load_explicit((_Atomic uint64_t *)&((struct sl_node *)dkv_ptr(db, h->succ))->prev,
 					 memory_order_acquire);
 		if (!o || !na_off_ok(db, o, 1) || !na_is_set(db, o))
@@ -215,7 +219,8 @@ static struct sl_node *dix_start_node(struct daxkv *db, struct sl_key key, struc
 		return NULL;
 	struct sl_node *p = dkv_ptr(db, o);
 	bool bad = false;
-	if ((vw_flags(db, p) & VW_MARKED) || cmp_node(db, p, key, &bad) >= 0 || bad)
+	if ((vw_flags(db, p) & VW_MARKED) || p->level <= l || cmp_node(db, p, key, &bad) >= 0 ||
+	    bad)
 		return NULL;
 	return p;
 }
@@ -253,50 +258,26 @@ static bool walk(struct daxkv *db, struct sl_node *start, unsigned l, struct sl_
 	return false;
 }
 
-int sl_find_level0(struct daxkv *db, struct sl_key key, struct sl_node **preds,
-		   struct sl_node **succs, struct dix_hit *h)
+int sl_find_tree(struct daxkv *db, unsigned l, struct sl_key key, struct sl_node **preds,
+		 struct sl_node **succs, struct dix_hit *h)
 {
-	struct sl_node *start = dix_start_node(db, key, h), *cur;
+	struct sl_node *start = tree_start(db, l, key, h), *cur;
 	if (h->exact) {
-		succs[0] = dkv_ptr(db, h->exact);
+		succs[l] = dkv_ptr(db, h->exact);
 		return 0;
 	}
 	int c;
-	if (!start || !walk(db, start, 0, key, false, &preds[0], &cur, &c))
+	if (!start || !walk(db, start, l, key, false, &preds[l], &cur, &c))
 		return SL_NO_HINT;
-	succs[0] = cur;
+	succs[l] = cur;
 	return cur && c == 0 ? 0 : -1;
-}
-
-bool sl_find_level1(struct daxkv *db, struct sl_key key, struct sl_node **preds,
-		    struct sl_node **succs)
-{
-	struct dix_hit h;
-	dix_find1(db, key, &h);
-	struct sl_node *start = NULL, *cur;
-	if (h.first) {
-		start = db->head;
-	} else if (h.floor && sl_off_ok(db, h.floor)) {
-		/* The tall tree's own entry: linked at level 1 (mapped after that
-		 * link, unmapped under the remover's lock, MARKED first). */
-		struct sl_node *p = dkv_ptr(db, h.floor);
-		bool bad = false;
-		if (!(vw_flags(db, p) & VW_MARKED) && p->level >= 2 &&
-		    cmp_node(db, p, key, &bad) < 0 && !bad)
-			start = p;
-	}
-	int c;
-	if (!start || !walk(db, start, 1, key, false, &preds[1], &cur, &c) || (cur && c == 0))
-		return false; /* found at level 1: the level-0 walk said absent, a race */
-	succs[1] = cur;
-	return true;
 }
 
 struct sl_node *sl_find_ex(struct daxkv *db, struct sl_key key, bool *corrupt)
 {
 	if (dix_ready(db)) {
 		struct dix_hit h;
-		dix_find(db, key, &h);
+		dix_find(db, 0, key, &h);
 		*corrupt = false;
 		return h.exact ? dkv_ptr(db, h.exact) : NULL;
 	}
@@ -336,7 +317,7 @@ struct sl_node *sl_seek(struct daxkv *db, struct sl_key key, bool strict)
 {
 	if (dix_ready(db)) {
 		struct dix_hit h;
-		struct sl_node *start = dix_start_node(db, key, &h), *p, *cur;
+		struct sl_node *start = tree_start(db, 0, key, &h), *p, *cur;
 		int c;
 		if (h.exact && !strict)
 			return dkv_ptr(db, h.exact);

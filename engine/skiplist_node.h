@@ -144,24 +144,19 @@ static inline int cmp_node(const struct daxkv *db, const struct sl_node *n, stru
 
 /* sl_find_full's answer when the walk met damage (errmsg says what). */
 #define SL_DAMAGED (-2)
-/* sl_find_level0's answer when the DRAM index cannot help: search the skiplist. */
-#define SL_NO_HINT (-3)
-/* The search of a one-level insert, from the DRAM index (dindex.c) and a
- * short walk of level 0: 0 (found: succs[0]), -1 (absent: preds[0] and
- * succs[0] set), or SL_NO_HINT; *hit: the tree's answer.  Caller pinned,
- * dix_ready. */
-struct dix_hit;
-/* After sl_find_level0 said absent: the level-1 predecessor and successor of
- * a two-level insert, from the tall tree (dindex.c) and a walk of level 1;
- * false when the tree cannot say (the descent then decides). */
-bool sl_find_level1(struct daxkv *db, struct sl_key key, struct sl_node **preds,
-		    struct sl_node **succs);
-int sl_find_level0(struct daxkv *db, struct sl_key key, struct sl_node **preds,
-		   struct sl_node **succs, struct dix_hit *hit);
 /* The level where key was found (its node is succs[l]), -1 when absent, or
  * SL_DAMAGED.  relaxed: no level nesting check (recovery, before the
  * in-flight unlinks are settled).  Caller pinned. */
 int sl_find_full(struct daxkv *db, struct sl_key key, struct sl_node **preds,
 		 struct sl_node **succs, bool relaxed);
+/* sl_find_tree's answer when the DRAM index cannot help: search the skiplist. */
+#define SL_NO_HINT (-3)
+struct dix_hit;
+/* The search of level l from the DRAM index (dindex.c): the tree of level l
+ * and a short walk of that level.  0 (found: succs[l]), -1 (absent: preds[l]
+ * and succs[l] set), or SL_NO_HINT; *hit: the tree's answer.  Caller pinned,
+ * dix_ready. */
+int sl_find_tree(struct daxkv *db, unsigned l, struct sl_key key, struct sl_node **preds,
+		 struct sl_node **succs, struct dix_hit *hit);
 
 #endif

@@ -150,12 +150,12 @@ static int insert_new(struct daxkv *db, unsigned lane, const struct sl_put *op,
 	pm_fence(); /* PERSIST(SL-2): linked at level 0 -- durable. */
 	/* In the DRAM index before anyone can lock n to remove it (dindex.c);
 	 * out of memory turns the tree off, not the put. */
-	(void)(hit ? dix_set_at(db, op->key, noff, hit) : dix_set(db, op->key, noff));
+	(void)(hit ? dix_set_at(db, 0, op->key, noff, hit) : dix_set(db, 0, op->key, noff));
 	sl_top_raise(db, level); /* before a reader can meet a taller link */
 	for (unsigned l = 1; l < level; l++)
 		set_next(preds[l], l, noff); /* PERSIST(SL-3) */
 	if (level >= 2) /* linked at level 1: into the tall tree, as above */
-		(void)dix_set1(db, op->key, noff);
+		(void)dix_set(db, 1, op->key, noff);
 	atomic_store_explicit(vwp(n), vw_gen(db) | VW_LINKED, memory_order_release);
 	unlock_all(&lk);
 	atomic_fetch_add_explicit(&db->lanes[lane].keys, 1, memory_order_relaxed);
@@ -169,6 +169,7 @@ static int unlink_marked(struct daxkv *db, unsigned lane, struct sl_node *n, uin
 			 bool relaxed)
 {
 	struct sl_node *preds[DKV_MAX_LEVEL], *succs[DKV_MAX_LEVEL], *last_gone = NULL;
+	struct sl_key key = sl_node_key(db, n);
 	struct locked lk;
 	unsigned spins = 0;
 	/* na_free() below needs a slot of a node segment (its bitmap and DRAM
@@ -182,7 +183,7 @@ static int unlink_marked(struct daxkv *db, unsigned lane, struct sl_node *n, uin
 		bool ok = true;
 		struct sl_node *gone = NULL;
 		lk.cnt = 0;
-		if (sl_find_full(db, sl_node_key(db, n), preds, succs, relaxed) == SL_DAMAGED)
+		if (sl_find_full(db, key, preds, succs, relaxed) == SL_DAMAGED)
 			return DAXKV_ECORRUPT;
 		for (unsigned l = 0; ok && l < n->level; l++) {
 			if (succs[l] != n)
@@ -215,10 +216,8 @@ static int unlink_marked(struct daxkv *db, unsigned lane, struct sl_node *n, uin
 				      memory_order_relaxed);
 	na_free(db, noff, n->level);
 	pm_fence(); /* PERSIST(SL-2), PERSIST(SL-4): unlinked and freed -- durable. */
-	struct sl_key nk = sl_node_key(db, n);
-	dix_del(db, nk, noff); /* under n's lock, MARKED (dindex.c) */
-	if (n->level >= 2)
-		dix_del1(db, nk, noff);
+	for (unsigned l = 0; l < 2 && l < n->level; l++)
+		dix_del(db, l, key, noff); /* under n's lock, MARKED (dindex.c) */
 	unlock_all(&lk);
 	return 0;
 }
@@ -278,29 +277,37 @@ out:
 	return rc;
 }
 
+/* The node a new key takes: its level drawn and its slots reserved once,
+ * kept across retries (a batch brings its own). */
+static int take_node(struct daxkv *db, uint64_t *noff, unsigned *level)
+{
+	if (*noff)
+		return 0;
+	*level = sl_random_level();
+	return na_reserve(db, *level, noff);
+}
+
 int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
 {
 	struct sl_node *preds[DKV_MAX_LEVEL], *succs[DKV_MAX_LEVEL], *last_gone = NULL, *gone;
 	uint64_t noff = op->pre_node;
 	unsigned level = op->pre_level, spins = 0;
-	bool fast = true; /* the DRAM index's start; after a retry, the descent */
-	struct dix_hit hit;
+	bool first = true; /* the DRAM index's start on the first try; retries descend */
+	struct dix_hit hit, hit1;
 	int rc = 0;
 	epoch_pin();
 	for (;;) { /* bounded: see "bounded retries" */
-		bool tree = fast && dix_ready(db);
-		int lf = tree ? sl_find_level0(db, op->key, preds, succs, &hit) : SL_NO_HINT;
+		bool tree = first && dix_ready(db);
+		first = false;
+		int lf = tree ? sl_find_tree(db, 0, op->key, preds, succs, &hit) : SL_NO_HINT;
 		if (lf == -1 && !op->is_delete) {
 			/* New key: the level-0 walk serves a one-level node, the tall
 			 * tree a two-level one; a taller one (1 in 256) descends. */
-			if (!noff) {
-				level = sl_random_level();
-				rc = na_reserve(db, level, &noff);
-				if (rc)
-					break;
-			}
-			if (level > 2 || (level == 2 && !sl_find_level1(db, op->key, preds, succs)))
-				lf = SL_NO_HINT;
+			if ((rc = take_node(db, &noff, &level)))
+				break;
+			if (level > 2 ||
+			    (level == 2 && sl_find_tree(db, 1, op->key, preds, succs, &hit1) != -1))
+				lf = SL_NO_HINT; /* found at level 1 after all: a race */
 		}
 		if (lf == SL_NO_HINT)
 			lf = sl_find_full(db, op->key, preds, succs, false);
@@ -322,7 +329,6 @@ int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
 				if (rc)
 					break;
 				relax(&spins); /* being inserted or removed: wait */
-				fast = false;
 				continue;
 			}
 			node_lock(db, n);
@@ -331,7 +337,6 @@ int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
 				rc = retry_damaged(&last_gone, n); /* we held its lock: gone */
 				if (rc)
 					break;
-				fast = false;
 				continue;
 			}
 			/* A key longer than the node's prefix matched the record's
@@ -351,15 +356,10 @@ int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
 			rc = op->pre_off ? 0 : DAXKV_ENOTFOUND;
 			break;
 		}
-		if (!noff) {
-			level = sl_random_level();
-			rc = na_reserve(db, level, &noff);
-			if (rc)
-				break;
-		}
+		if ((rc = take_node(db, &noff, &level)))
+			break;
 		rc = insert_new(db, lane, op, preds, succs, noff, level, tree ? &hit : NULL, &gone);
 		if (rc == SL_RETRY) {
-			fast = false;
 			rc = retry_damaged(&last_gone, gone);
 			if (rc)
 				break;

@@ -108,9 +108,9 @@ static int dix_check(struct daxkv *db, char *msg, size_t cap)
 	if (!dkv_test_dix_wait(db))
 		return 0; /* not in use: nothing to agree with */
 	epoch_pin();
-	int rc = dix_check_level(db, 0, atomic_load(&db->dix->root), msg, cap);
-	if (!rc)
-		rc = dix_check_level(db, 1, atomic_load(&db->dix->root1), msg, cap);
+	int rc = 0;
+	for (unsigned l = 0; !rc && l < 2; l++)
+		rc = dix_check_level(db, l, atomic_load(&db->dix->root[l]), msg, cap);
 	epoch_unpin();
 	return rc;
 }
