@@ -145,13 +145,16 @@ static unsigned leaf_pos(const struct daxkv *db, const struct dkey *K, const str
 	/* The last probe that answered 0 was at a (the bound only moves down). */
 	return a;
 }
-/* The child that holds K: first separator >= K. */
-static unsigned inner_pos(const struct dkey *K, const struct dnode *n, unsigned cnt)
+/* The child that holds K: first separator >= K (after: > K, the child that
+holds K's successors). */
+static inline __attribute__((always_inline)) unsigned
+inner_pos(const struct dkey *K, const struct dnode *n, unsigned cnt, bool after)
 {
 	unsigned a = 0, b = cnt;
 	while (a < b) {
 		unsigned m = (a + b) / 2;
-		if (cmp_sep(K, n, m) > 0)
+		int c = cmp_sep(K, n, m);
+		if (c > 0 || (after && c == 0))
 			a = m + 1;
 		else
 			b = m;
@@ -236,7 +239,7 @@ static int hang(struct dix *t, struct dnode *_Atomic *rootp, struct dnode *p, st
 {
 	if (p) {
 		struct dkey K = { hi, lo, { s->k, s->len } };
-		inner_ins(p, inner_pos(&K, p, p->count), hi, lo, s, r);
+		inner_ins(p, inner_pos(&K, p, p->count, false), hi, lo, s, r);
 		return 0;
 	}
 	struct dnode *root = node_new(t, false);
@@ -330,18 +333,24 @@ static struct dnode *root_rd(struct dnode *_Atomic *rootp, uint64_t *v)
 	}
 }
 
-/* The optimistic descent of a reader (find, del): K's leaf *leaf, read-locked
- * at version *v; *leftmost when every step took the first child.  false: a
- * node changed under it, start again. */
+/* The optimistic descent of a reader (find, del, scan): K's leaf *leaf (after:
+ * the leaf of K's successors), read-locked at version *v; *leftmost when every
+ * step took the first child; *upper (when asked): the separator bounding the
+ * leaf's keys from above, NULL for the last leaf.  false: a node changed
+ * under it, start again. */
 static inline __attribute__((always_inline)) bool
-to_leaf(struct dnode *_Atomic *rootp, const struct dkey *K, struct dnode **leaf, uint64_t *v,
-	bool *leftmost)
+to_leaf(struct dnode *_Atomic *rootp, const struct dkey *K, bool after, struct dnode **leaf,
+	uint64_t *v, bool *leftmost, const struct dsep **upper)
 {
 	uint64_t nv, pv = 0, cv;
 	struct dnode *n = root_rd(rootp, &nv), *p = NULL;
 	*leftmost = true;
+	if (upper)
+		*upper = NULL;
 	while (!n->leaf) {
-		unsigned i = inner_pos(K, n, cnt_of(n));
+		unsigned cnt = cnt_of(n), i = inner_pos(K, n, cnt, after);
+		if (upper && i < cnt) /* validated with the child below */
+			*upper = LD(n->sep[i]);
 		struct dnode *c = __atomic_load_n(&n->child[i], __ATOMIC_ACQUIRE);
 		if (!c || !still(n, nv) || (p && !still(p, pv)))
 			return false;
@@ -367,7 +376,7 @@ static void find(struct daxkv *db, struct dnode *_Atomic *rootp, struct sl_key k
 		uint64_t v;
 		struct dnode *n;
 		bool leftmost;
-		if (!to_leaf(rootp, &K, &n, &v, &leftmost))
+		if (!to_leaf(rootp, &K, false, &n, &v, &leftmost, NULL))
 			continue;
 		unsigned cnt = cnt_of(n);
 		bool eq;
@@ -439,7 +448,7 @@ restart:
 				return rc;
 			goto restart;
 		}
-		unsigned i = inner_pos(&K, n, cnt_of(n));
+		unsigned i = inner_pos(&K, n, cnt_of(n), false);
 		struct dnode *c = __atomic_load_n(&n->child[i], __ATOMIC_ACQUIRE);
 		if (!c || !still(n, v) || (p && !still(p, pv)))
 			goto restart;
@@ -513,7 +522,7 @@ void dtree_del(struct daxkv *db, struct dnode *_Atomic *rootp, struct sl_key key
 	uint64_t v;
 	struct dnode *n;
 	bool leftmost;
-	for (unsigned spins = 0; !to_leaf(rootp, &K, &n, &v, &leftmost) || !upgrade(n, v);
+	for (unsigned spins = 0; !to_leaf(rootp, &K, false, &n, &v, &leftmost, NULL) || !upgrade(n, v);
 	     relax(&spins))
 		;
 	bool eq;
@@ -532,6 +541,48 @@ void dtree_del(struct daxkv *db, struct dnode *_Atomic *rootp, struct sl_key key
 void dix_find(struct daxkv *db, unsigned l, struct sl_key key, struct dix_hit *hit)
 {
 	find(db, &db->dix->root[l], key, hit);
+}
+
+/* Leaves emptied of their tail by deletes (they are not merged) are passed
+ * by their upper separator, this many at most per call. */
+#define DIX_SCAN_HOPS 1024u
+
+unsigned dix_scan(struct daxkv *db, struct sl_key key, bool after, uint64_t *out, unsigned max)
+{
+	struct dkey K = dkey_of(key);
+	for (unsigned hops = 0;; hops++) {
+		struct dnode *n;
+		const struct dsep *up;
+		unsigned got;
+		for (unsigned spins = 0;; relax(&spins)) {
+			uint64_t v;
+			bool leftmost, eq;
+			if (!to_leaf(&db->dix->root[0], &K, after, &n, &v, &leftmost, &up))
+				continue;
+			unsigned cnt = cnt_of(n), pos = leaf_pos(db, &K, n, cnt, &eq);
+			got = 0;
+			for (pos += after && eq; pos < cnt && got < max; pos++)
+				out[got++] = LD(n->off[pos]);
+			if (still(n, v))
+				break;
+		}
+		if (got || !up || hops == DIX_SCAN_HOPS)
+			return got;
+		/* Nothing from K on in K's leaf: the next leaf, past its bound. */
+		K = dkey_of((struct sl_key){ up->k, up->len });
+		after = true;
+	}
+}
+
+unsigned dix_scan_hit(const struct dix_hit *hit, uint64_t *out, unsigned max)
+{
+	struct dnode *n = hit->leaf;
+	if (!n)
+		return 0;
+	unsigned cnt = cnt_of(n), got = 0;
+	for (unsigned pos = hit->pos; pos < cnt && got < max; pos++)
+		out[got++] = LD(n->off[pos]);
+	return still(n, hit->ver) ? got : 0;
 }
 
 void dix_del(struct daxkv *db, unsigned l, struct sl_key key, uint64_t off)

@@ -37,6 +37,14 @@ int dix_set(struct daxkv *db, unsigned l, struct sl_key key, uint64_t off);
  * when that leaf has not changed since (a put's one descent serves both). */
 int dix_set_at(struct daxkv *db, unsigned l, struct sl_key key, uint64_t off,
 	       const struct dix_hit *hit);
+/* Up to max nodes of the level-0 tree in key order, from the first key >= key
+ * (> key when after) to the end of the leaf that holds it: 0 past the last
+ * key.  A hint for a scan's prefetches, true when read (caller pinned;
+ * dix_ready). */
+unsigned dix_scan(struct daxkv *db, struct sl_key key, bool after, uint64_t *out, unsigned max);
+/* dix_scan from where dix_find left hit (its leaf, from the key's position),
+ * without a descent: 0 when that leaf has changed since. */
+unsigned dix_scan_hit(const struct dix_hit *hit, uint64_t *out, unsigned max);
 /* Removes key when it maps to off (a newer node of the key stays). */
 void dix_del(struct daxkv *db, unsigned l, struct sl_key key, uint64_t off);
 

@@ -345,8 +345,11 @@ struct sl_node *sl_find(struct daxkv *db, struct sl_key key);
 /* sl_find that tells damage from absence: NULL with *corrupt set when the
  * search met a pointer or a loop no sound index has (errmsg says where). */
 struct sl_node *sl_find_ex(struct daxkv *db, struct sl_key key, bool *corrupt);
-/* First node with key >= key (or > when strict); NULL at the end.  Pinned. */
-struct sl_node *sl_seek(struct daxkv *db, struct sl_key key, bool strict);
+/* First node with key >= key (or > when strict); NULL at the end.  Pinned.
+ * hit (may be NULL): the DRAM index's answer the search started from
+ * (dindex.h; hit->leaf NULL when it did not use the index). */
+struct dix_hit;
+struct sl_node *sl_seek(struct daxkv *db, struct sl_key key, bool strict, struct dix_hit *hit);
 /* Last node with key < key (NULL when none); key NULL = the last node. Pinned. */
 struct sl_node *sl_seek_before(struct daxkv *db, const struct sl_key *key);
 /* Whether a node pointer read from media can be followed: slot-aligned, past

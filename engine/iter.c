@@ -11,7 +11,15 @@
  */
 #include <stdlib.h>
 
-#include "engine/internal.h"
+#include "engine/dindex.h"
+
+/* Prefetch distances (nodes ahead of the current one) for a forward walk:
+ * the node line NODE_AHEAD keys ahead, the record REC_AHEAD keys ahead (whose
+ * node line came NODE_AHEAD - REC_AHEAD steps earlier).  A DRAM miss is
+ * ~100 ns and a step without one ~50, so 8 keys cover a miss twice over. */
+#define ITER_HINTS 64u
+#define NODE_AHEAD 12u
+#define REC_AHEAD 6u
 
 struct daxkv_iter {
 	struct daxkv *db;
@@ -21,6 +29,12 @@ struct daxkv_iter {
 	uint64_t rec;   /* visible record of cur */
 	int checked;    /* rec's CRC verified */
 	int status;
+	/* The nodes ahead of cur by the DRAM index (a forward walk's prefetch
+	 * schedule, see prefetch_ahead): hint[hpos] is cur, when in step. */
+	unsigned hpos, hn;
+	unsigned steps; /* since the last seek */
+	bool hend;      /* the tree has nothing after hint[hn - 1] */
+	uint64_t hint[ITER_HINTS];
 };
 
 DAXKV_API int daxkv_iter_new(daxkv *db, daxkv_iter **out)
@@ -158,12 +172,126 @@ static void settle(daxkv_iter *it, bool fwd)
 	}
 }
 
+/* Software pipelining of a forward walk: the nodes and records ahead are
+ * scattered over the pool, one cache miss each, and the level-0 links give
+ * them one at a time.  The DRAM index gives them a leaf at a time (dix_scan),
+ * so the walk prefetches the node NODE_AHEAD keys ahead and the record
+ * REC_AHEAD keys ahead (its node line came NODE_AHEAD - REC_AHEAD steps
+ * earlier): their misses overlap instead of following each other.  The
+ * schedule is a hint: the walk itself follows the links, a node out of step
+ * resynchronises it (a concurrent insert or delete), and whatever is read to
+ * compute an address is bounds-checked (prefetches never fault; the
+ * iterator's pin keeps nodes from reuse).  A seek starts it from the leaf its
+ * search read; the first ITER_SHORT_SCAN steps never descend the tree for more
+ * (a short scan would pay more for the descent than it saves) and follow the
+ * links past the leaf's end: the successor's record and the node after it. */
+#define ITER_SHORT_SCAN 16u
+
+/* Branch-free: GCC 12 drops a __builtin_prefetch under sl_off_ok's test. */
+static inline void prefetch_node(struct daxkv *db, uint64_t o)
+{
+	__builtin_prefetch(dkv_ptr(db, sl_off_ok(db, o) ? o : 0));
+}
+
+static inline void prefetch_rec(struct daxkv *db, const struct sl_node *s)
+{
+	uint64_t loc = sl_loc(s) & ~LOC_TOMB;
+	uint64_t size = (uint64_t)s->rsize8 << 3;
+	if (loc >= db->pool.size || size > 4 * DKV_LINE || size > db->pool.size - loc)
+		size = DKV_LINE; /* a value longer than 4 lines: its header only */
+	const char *r = dkv_ptr(db, loc < db->pool.size ? loc : 0);
+	for (uint64_t o = 0; o < size; o += DKV_LINE)
+		__builtin_prefetch(r + o);
+}
+
+/* The next node's record and the node after it, as the links say. */
+static void prefetch_next(struct daxkv *db, const struct sl_node *n)
+{
+	const struct sl_node *s = sl_next0(db, n);
+	if (s) {
+		prefetch_rec(db, s);
+		prefetch_node(db, atomic_load_explicit((_Atomic uint64_t *)&s->next[0],
+						       memory_order_acquire));
+	}
+}
+
+/* A schedule that starts at cur: its first nodes fetched at once. */
+static void hint_start(daxkv_iter *it)
+{
+	struct daxkv *db = it->db;
+	it->hpos = 0;
+	if (!it->hn || it->hint[0] != dkv_off(db, it->cur)) {
+		it->hn = 0;
+		return;
+	}
+	for (unsigned k = 1; k <= NODE_AHEAD && k < it->hn; k++)
+		prefetch_node(db, it->hint[k]);
+}
+
+/* Appends the nodes after from's key (one leaf: a descent). */
+static void hint_fill(daxkv_iter *it, const struct sl_node *from, bool after)
+{
+	unsigned got = 0;
+	if (dix_ready(it->db))
+		got = dix_scan(it->db, sl_node_key(it->db, from), after, it->hint + it->hn,
+			       ITER_HINTS - it->hn);
+	it->hn += got;
+	it->hend = got == 0;
+	if (got) /* its key starts the next fill, ~a leaf of steps from now */
+		prefetch_node(it->db, it->hint[it->hn - 1]);
+}
+
+/* After a step: puts cur at hint[hpos] (or resynchronises), then prefetches. */
+static void prefetch_ahead(daxkv_iter *it)
+{
+	struct daxkv *db = it->db;
+	uint64_t cur = dkv_off(db, it->cur);
+	bool long_scan = ++it->steps >= ITER_SHORT_SCAN;
+	unsigned i = it->hpos;
+	while (i < it->hn && i < it->hpos + 4 && it->hint[i] != cur)
+		i++; /* settle skipped a few (deleted) nodes */
+	if (i >= it->hn || it->hint[i] != cur) {
+		it->hn = 0;
+		if (long_scan) {
+			hint_fill(it, it->cur, false);
+			hint_start(it);
+		}
+		if (!it->hn) {
+			prefetch_next(db, it->cur);
+			return;
+		}
+		i = 0;
+	}
+	it->hpos = i;
+	if (long_scan && !it->hend && it->hn - i <= NODE_AHEAD) {
+		/* Slide the window and append the leaf after its last node. */
+		memmove(it->hint, it->hint + i, (it->hn - i) * sizeof(it->hint[0]));
+		it->hn -= i;
+		it->hpos = i = 0;
+		uint64_t last = it->hint[it->hn - 1];
+		if (sl_off_ok(db, last))
+			hint_fill(it, dkv_ptr(db, last), true);
+		else
+			it->hend = true;
+	}
+	if (i + NODE_AHEAD < it->hn)
+		prefetch_node(db, it->hint[i + NODE_AHEAD]);
+	uint64_t r = i + REC_AHEAD < it->hn ? it->hint[i + REC_AHEAD] : 0;
+	if (r && sl_off_ok(db, r))
+		prefetch_rec(db, dkv_ptr(db, r));
+	else
+		prefetch_next(db, it->cur);
+}
+
 DAXKV_API void daxkv_iter_seek_first(daxkv_iter *it)
 {
 	if (!it)
 		return;
 	it->cur = next_of(it, it->db->head);
 	settle(it, true);
+	it->hn = it->steps = 0;
+	if (it->cur)
+		prefetch_next(it->db, it->cur);
 }
 
 DAXKV_API void daxkv_iter_seek_last(daxkv_iter *it)
@@ -184,34 +312,21 @@ DAXKV_API void daxkv_iter_seek(daxkv_iter *it, const void *key, size_t klen)
 	}
 	if (klen > DAXKV_KEY_MAX)
 		klen = DAXKV_KEY_MAX; /* no stored key is longer */
-	it->cur = sl_seek(it->db, (struct sl_key){ key, (uint32_t)klen }, false);
+	struct dix_hit hit;
+	it->cur = sl_seek(it->db, (struct sl_key){ key, (uint32_t)klen }, false, &hit);
 	settle(it, true);
+	it->hn = it->steps = 0;
+	it->hend = false;
+	if (!it->cur)
+		return;
+	it->hn = dix_scan_hit(&hit, it->hint, ITER_HINTS); /* the leaf it read */
+	hint_start(it);
+	prefetch_next(it->db, it->cur);
 }
 
 DAXKV_API int daxkv_iter_valid(const daxkv_iter *it)
 {
 	return it && it->cur != NULL;
-}
-
-/* Software pipelining of a forward walk: the nodes and records ahead are
- * scattered over the pool, one cache miss each.  At node n, n's successor
- * (prefetched one step ago) gives its record's address, and the successor's
- * successor is fetched for the next step, so the misses of the keys ahead
- * overlap with the work on this one.  Prefetches never fault; what is read
- * to compute them is bounds-checked (the iterator's pin keeps nodes alive). */
-static inline void prefetch_ahead(struct daxkv *db, const struct sl_node *n)
-{
-	/* acquire, as next_of: what s holds was published by the link's release */
-	uint64_t o = atomic_load_explicit((_Atomic uint64_t *)&n->next[0], memory_order_acquire);
-	if (!o || !sl_off_ok(db, o))
-		return;
-	const struct sl_node *s = dkv_ptr(db, o);
-	uint64_t loc = sl_loc(s) & ~LOC_TOMB;
-	if (loc < db->pool.size)
-		__builtin_prefetch(dkv_ptr(db, loc));
-	uint64_t o2 = atomic_load_explicit((_Atomic uint64_t *)&s->next[0], memory_order_acquire);
-	if (o2 && sl_off_ok(db, o2))
-		__builtin_prefetch(dkv_ptr(db, o2));
 }
 
 /* The keys an iterator hands out move strictly one way.  next_of orders the
@@ -242,7 +357,7 @@ DAXKV_API void daxkv_iter_next(daxkv_iter *it)
 	settle(it, true);
 	check_order(it, last, true);
 	if (it->cur)
-		prefetch_ahead(it->db, it->cur);
+		prefetch_ahead(it);
 }
 
 DAXKV_API void daxkv_iter_prev(daxkv_iter *it)

@@ -313,11 +313,16 @@ struct sl_node *sl_find(struct daxkv *db, struct sl_key key)
 	return sl_find_ex(db, key, &corrupt);
 }
 
-struct sl_node *sl_seek(struct daxkv *db, struct sl_key key, bool strict)
+struct sl_node *sl_seek(struct daxkv *db, struct sl_key key, bool strict, struct dix_hit *hit)
 {
+	struct dix_hit own;
+	if (!hit)
+		hit = &own;
+	hit->leaf = NULL;
 	if (dix_ready(db)) {
 		struct dix_hit h;
 		struct sl_node *start = tree_start(db, 0, key, &h), *p, *cur;
+		*hit = h;
 		int c;
 		if (h.exact && !strict)
 			return dkv_ptr(db, h.exact);

@@ -103,6 +103,42 @@ static int dix_check_level(struct daxkv *db, unsigned l, struct dnode *root, cha
 	return rc;
 }
 
+/* dix_scan (from a key, after it) and dix_scan_hit (from dix_find's leaf)
+ * name level 0's next live nodes, in order, for every key of level 0; after
+ * a key, it finds the successor wherever it is (past emptied leaves). */
+static int dix_scan_check(struct daxkv *db, char *msg, size_t cap)
+{
+	enum { W = 8 };
+	for (struct sl_node *n = live_after(db, db->head, 0); n; n = live_after(db, n, 0)) {
+		struct sl_key k = node_key(db, n);
+		uint64_t at[W], after[W], hit_at[W];
+		unsigned na = dix_scan(db, k, false, at, W), nf = dix_scan(db, k, true, after, W);
+		struct dix_hit h;
+		dix_find(db, 0, k, &h);
+		unsigned nh = dix_scan_hit(&h, hit_at, W);
+		if (!na || at[0] != dkv_off(db, n) || nh != na ||
+		    memcmp(hit_at, at, na * sizeof(at[0])) != 0) {
+			snprintf(msg, cap, "dix_scan from node %llu's key: %u nodes from %llu (from its "
+				 "leaf: %u)", (unsigned long long)dkv_off(db, n), na,
+				 (unsigned long long)(na ? at[0] : 0), nh);
+			return -1;
+		}
+		struct sl_node *s = n;
+		for (unsigned j = 0; j < W; j++) {
+			s = s ? live_after(db, s, 0) : NULL;
+			uint64_t want = s ? dkv_off(db, s) : 0;
+			if ((j + 1 < na && at[j + 1] != want) || (j < nf && after[j] != want) ||
+			    (j == 0 && !nf && want)) {
+				snprintf(msg, cap, "dix_scan after node %llu's key: entry %u is not the "
+					 "level's node %llu", (unsigned long long)dkv_off(db, n), j,
+					 (unsigned long long)want);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 static int dix_check(struct daxkv *db, char *msg, size_t cap)
 {
 	if (!dkv_test_dix_wait(db))
@@ -111,6 +147,8 @@ static int dix_check(struct daxkv *db, char *msg, size_t cap)
 	int rc = 0;
 	for (unsigned l = 0; !rc && l < 2; l++)
 		rc = dix_check_level(db, l, atomic_load(&db->dix->root[l]), msg, cap);
+	if (!rc)
+		rc = dix_scan_check(db, msg, cap);
 	epoch_unpin();
 	return rc;
 }

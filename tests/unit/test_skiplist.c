@@ -224,10 +224,10 @@ static size_t check_searches(struct daxkv *db, const struct mkey *m, size_t n,
 		struct sl_node *f = sl_find(db, k);
 		if (found ? !node_is(db, f, q) : f != NULL)
 			bad++;
-		struct sl_node *s = sl_seek(db, k, false);
+		struct sl_node *s = sl_seek(db, k, false, NULL);
 		if (ge == nl ? s != NULL : !node_is(db, s, live[ge]))
 			bad++;
-		s = sl_seek(db, k, true);
+		s = sl_seek(db, k, true, NULL);
 		if (gt == nl ? s != NULL : !node_is(db, s, live[gt]))
 			bad++;
 		s = sl_seek_before(db, &k);
@@ -241,7 +241,7 @@ static size_t check_searches(struct daxkv *db, const struct mkey *m, size_t n,
 		bad++;
 	/* a zero-length probe sorts before everything */
 	struct sl_key empty = { (const uint8_t *)"", 0 };
-	struct sl_node *first = sl_seek(db, empty, false);
+	struct sl_node *first = sl_seek(db, empty, false, NULL);
 	if (nl == 0 ? first != NULL : !node_is(db, first, live[0]))
 		bad++;
 	if (sl_seek_before(db, &empty) != NULL)
