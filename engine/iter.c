@@ -196,7 +196,7 @@ static inline void prefetch_node(struct daxkv *db, uint64_t o)
 static inline void prefetch_rec(struct daxkv *db, const struct sl_node *s)
 {
 	uint64_t loc = sl_loc(s) & ~LOC_TOMB;
-	uint64_t size = (uint64_t)s->rsize8 << 3;
+	uint64_t size = (uint64_t)__atomic_load_n(&s->rsize8, __ATOMIC_RELAXED) << 3;
 	if (loc >= db->pool.size || size > 4 * DKV_LINE || size > db->pool.size - loc)
 		size = DKV_LINE; /* a value longer than 4 lines: its header only */
 	const char *r = dkv_ptr(db, loc < db->pool.size ? loc : 0);

@@ -259,7 +259,8 @@ static int update_locked(struct daxkv *db, unsigned lane, const struct sl_put *o
 	if (rc)
 		goto out;
 	pm_fence(); /* PERSIST(SL-1): the record is durable before the node points at it. */
-	n->rsize8 = (uint32_t)(size >> 3);
+	/* Atomic: iterators read it unlocked (a prefetch's length, iter.c). */
+	__atomic_store_n(&n->rsize8, (uint32_t)(size >> 3), __ATOMIC_RELAXED);
 	seg_live_add(db, old & ~LOC_TOMB, -(int64_t)oldsz); /* before: see above */
 	atomic_store_explicit((_Atomic uint64_t *)&n->loc, roff | (op->is_delete ? LOC_TOMB : 0),
 			      memory_order_release);

@@ -26,7 +26,7 @@ int dkv_recount(struct daxkv *db)
 		const struct rec_hdr *h = rec_at(db, loc & ~LOC_TOMB);
 		uint64_t sz = rec_size(h->klen, h->vlen);
 		if (!db->read_only) /* a read-only mapping cannot be written */
-			n->rsize8 = (uint32_t)(sz >> 3);
+			__atomic_store_n(&n->rsize8, (uint32_t)(sz >> 3), __ATOMIC_RELAXED);
 		seg_live_add(db, loc & ~LOC_TOMB, (int64_t)sz);
 		keys += !(loc & LOC_TOMB);
 		/* A tombstone whose purge the crash forgot (the list is DRAM):
