@@ -34,10 +34,16 @@ static int build_one(struct daxkv *db, struct dnode *_Atomic *rootp, struct sl_n
 	if (vw_flags(db, n) & VW_MARKED)
 		return 0;
 	struct sl_key k = node_key(db, n);
+	bool all = rootp == &db->dix->root[0]; /* the hash holds the same keys */
 	if (dtree_put(db, rootp, k, o, false))
 		return -1;
-	if (vw_flags(db, n) & VW_MARKED)
+	if (all)
+		dhash_add(db, k, o);
+	if (vw_flags(db, n) & VW_MARKED) {
 		dtree_del(db, rootp, k, o);
+		if (all)
+			dhash_del(db, k, o);
+	}
 	return 0;
 }
 
@@ -212,6 +218,7 @@ int dix_start(struct daxkv *db)
 	atomic_store(&t->root[0], &t->first[0]);
 	atomic_store(&t->root[1], &t->first[1]);
 	db->dix = t;
+	(void)dhash_init(db, na_count(db)); /* without it the tree serves alone */
 	atomic_store(&db->dix_on, 0);
 	atomic_store(&db->dix_stop, 0);
 	if (!nxt(db->head, 0)) { /* an empty store (a create): complete already */
@@ -237,6 +244,7 @@ void dix_stop(struct daxkv *db)
 		db->dix_thread_on = false;
 	}
 	atomic_store(&db->dix_on, -1);
+	dhash_free(db);
 	dtree_arena_free(t);
 	pthread_mutex_destroy(&t->mem_mu);
 	pthread_mutex_destroy(&t->done_mu);

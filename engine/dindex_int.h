@@ -42,11 +42,20 @@ struct chunk {
 	size_t used;
 };
 
+/* The hash of keys (dhash.c): a table of 64-byte buckets, fixed at open. */
+struct dhash {
+	void *tab;       /* NULL: no hash this session (the tree serves) */
+	size_t size;     /* bytes mapped */
+	uint64_t mask;   /* buckets - 1 */
+	_Atomic bool on; /* false for good once too full */
+};
+
 /* Two trees share the arena: every key linked at level 0 (all), and the
  * nodes linked at level 1 (tall: 1 in 16), which give a two-level insert its
  * level-1 predecessor. */
 struct dix {
 	struct dnode *_Atomic root[2]; /* [l]: the tree of skiplist level l */
+	struct dhash hash;             /* the keys of root[0], hashed */
 	pthread_mutex_t mem_mu;
 	struct chunk *chunks; /* newest first */
 	pthread_mutex_t done_mu;

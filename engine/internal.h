@@ -14,7 +14,7 @@
  *   8  engine/db.c                                  open/close, put/get/delete
  *   7  engine/recovery.c engine/dump.c engine/backup.c     after a crash; backups
  *   6  engine/stats.c engine/gc.c engine/batch.c engine/iter.c
- *   5  engine/dindex.c engine/dindex_build.c engine/skiplist.c engine/skiplist_write.c
+ *   5  engine/dindex.c engine/dhash.c engine/dindex_build.c engine/skiplist.c engine/skiplist_write.c
  *   4  engine/nodealloc.c                           node slots
  *   3  engine/segment.c                             segments, space, GC kick
  *   2  engine/lane.c engine/snapshot.c              writer lanes, seqs; snapshots

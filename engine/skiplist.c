@@ -275,6 +275,11 @@ int sl_find_tree(struct daxkv *db, unsigned l, struct sl_key key, struct sl_node
 
 struct sl_node *sl_find_ex(struct daxkv *db, struct sl_key key, bool *corrupt)
 {
+	if (dhash_on(db)) {
+		uint64_t at = dhash_get(db, key);
+		*corrupt = false;
+		return at ? dkv_ptr(db, at) : NULL;
+	}
 	if (dix_ready(db)) {
 		struct dix_hit h;
 		dix_find(db, 0, key, &h);

@@ -107,7 +107,8 @@ static int retry_damaged(struct sl_node **last_gone, struct sl_node *gone)
 
 static int insert_new(struct daxkv *db, unsigned lane, const struct sl_put *op,
 		      struct sl_node **preds, struct sl_node **succs, uint64_t noff,
-		      unsigned level, const struct dix_hit *hit, struct sl_node **gone)
+		      unsigned level, const struct dix_hit *hit, uint64_t kh,
+		      struct sl_node **gone)
 {
 	struct locked lk = { .cnt = 0 };
 	*gone = NULL;
@@ -151,6 +152,7 @@ static int insert_new(struct daxkv *db, unsigned lane, const struct sl_put *op,
 	/* In the DRAM index before anyone can lock n to remove it (dindex.c);
 	 * out of memory turns the tree off, not the put. */
 	(void)(hit ? dix_set_at(db, 0, op->key, noff, hit) : dix_set(db, 0, op->key, noff));
+	dhash_set(db, op->key, kh, noff);
 	sl_top_raise(db, level); /* before a reader can meet a taller link */
 	for (unsigned l = 1; l < level; l++)
 		set_next(preds[l], l, noff); /* PERSIST(SL-3) */
@@ -218,6 +220,7 @@ static int unlink_marked(struct daxkv *db, unsigned lane, struct sl_node *n, uin
 	pm_fence(); /* PERSIST(SL-2), PERSIST(SL-4): unlinked and freed -- durable. */
 	for (unsigned l = 0; l < 2 && l < n->level; l++)
 		dix_del(db, l, key, noff); /* under n's lock, MARKED (dindex.c) */
+	dhash_del(db, key, noff);
 	unlock_all(&lk);
 	return 0;
 }
@@ -288,6 +291,19 @@ static int take_node(struct daxkv *db, uint64_t *noff, unsigned *level)
 	return na_reserve(db, *level, noff);
 }
 
+/* Where a put starts.  From the hash, an overwrite finds its node without a
+ * search; an insert needs the tree's neighbours anyway, and asking the hash
+ * first would put a cache miss in front of the descent.  So each thread
+ * goes by its recent puts: hash first while they were mostly overwrites,
+ * the tree first (with the hash bucket fetched beside it, for the insert's
+ * entry) while they were mostly inserts. */
+static __thread int tl_overwrites DKV_TLS_HOT; /* -8..8: recent overwrites minus inserts */
+static inline void learn_put(bool overwrite)
+{
+	int v = tl_overwrites + (overwrite ? 1 : -1);
+	tl_overwrites = v > 8 ? 8 : v < -8 ? -8 : v;
+}
+
 int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
 {
 	struct sl_node *preds[DKV_MAX_LEVEL], *succs[DKV_MAX_LEVEL], *last_gone = NULL, *gone;
@@ -295,12 +311,29 @@ int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
 	unsigned level = op->pre_level, spins = 0;
 	bool first = true; /* the DRAM index's start on the first try; retries descend */
 	struct dix_hit hit, hit1;
+	uint64_t kh = 0; /* the key's hash, once known */
 	int rc = 0;
 	epoch_pin();
 	for (;;) { /* bounded: see "bounded retries" */
-		bool tree = first && dix_ready(db);
+		bool tree = first && dix_ready(db), hashed = tree && dhash_on(db);
+		bool by_hash = hashed && tl_overwrites >= 0;
 		first = false;
-		int lf = tree ? sl_find_tree(db, 0, op->key, preds, succs, &hit) : SL_NO_HINT;
+		int lf = SL_NO_HINT;
+		uint64_t at = 0;
+		if (by_hash) {
+			at = dhash_get(db, op->key);
+			learn_put(at != 0);
+		} else if (hashed) {
+			kh = dhash_prefetch(db, op->key); /* for the insert's dhash_set */
+		}
+		if (at) { /* the key's node, by the hash: no search */
+			succs[0] = dkv_ptr(db, at);
+			lf = 0;
+		} else if (tree) {
+			lf = sl_find_tree(db, 0, op->key, preds, succs, &hit);
+			if (hashed && !by_hash)
+				learn_put(lf >= 0);
+		}
 		if (lf == -1 && !op->is_delete) {
 			/* New key: the level-0 walk serves a one-level node, the tall
 			 * tree a two-level one; a taller one (1 in 256) descends. */
@@ -359,7 +392,8 @@ int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
 		}
 		if ((rc = take_node(db, &noff, &level)))
 			break;
-		rc = insert_new(db, lane, op, preds, succs, noff, level, tree ? &hit : NULL, &gone);
+		rc = insert_new(db, lane, op, preds, succs, noff, level, tree ? &hit : NULL, kh,
+				&gone);
 		if (rc == SL_RETRY) {
 			rc = retry_damaged(&last_gone, gone);
 			if (rc)

@@ -13,7 +13,7 @@ set -euo pipefail
 # (peer engines, job files, JSON output, plots).
 packages=(
 	build-essential cmake pkg-config
-	libpmem-dev libpmemobj-dev libisal-dev liburing-dev
+	libpmem-dev libpmemobj-dev libisal-dev liburing-dev libxxhash-dev
 	libcunit1-dev
 	librocksdb-dev liblmdb-dev libleveldb-dev
 	libinih-dev libcjson-dev gnuplot-nox jq

@@ -139,6 +139,55 @@ static int dix_scan_check(struct daxkv *db, char *msg, size_t cap)
 	return 0;
 }
 
+/* The hash maps every live key of level 0 to its node, and holds nothing
+ * else (entries = live nodes). */
+static int dhash_check(struct daxkv *db, char *msg, size_t cap)
+{
+	if (!dhash_on(db))
+		return 0;
+	uint64_t nodes = 0, entries = 0;
+	for (struct sl_node *n = live_after(db, db->head, 0); n; n = live_after(db, n, 0), nodes++) {
+		uint64_t got = dhash_get(db, node_key(db, n));
+		if (got != dkv_off(db, n)) {
+			snprintf(msg, cap, "hash maps node %llu's key to %llu",
+				 (unsigned long long)dkv_off(db, n), (unsigned long long)got);
+			return -1;
+		}
+	}
+	const struct dhash *d = &db->dix->hash;
+	const uint64_t *slot = d->tab;
+	for (uint64_t i = 0; i < (d->mask + 1) * 8; i++)
+		entries += slot[i] > 1; /* 0 empty, 1 removed */
+	if (entries != nodes) {
+		snprintf(msg, cap, "hash holds %llu entries for %llu keys",
+			 (unsigned long long)entries, (unsigned long long)nodes);
+		return -1;
+	}
+	return 0;
+}
+
+int dkv_test_dhash_replace(daxkv *db, const void *key, size_t klen)
+{
+	struct sl_key k = { key, (uint32_t)klen };
+	if (!dkv_test_dix_wait(db) || !dhash_on(db))
+		return 0;
+	epoch_pin(); /* the old node's slot is not reused under us */
+	struct sl_node *old = sl_find(db, k);
+	int rc = -1;
+	if (old && daxkv_delete(db, key, klen) == DAXKV_OK &&
+	    daxkv_put(db, key, klen, "again", 5) == DAXKV_OK) {
+		uint64_t o = dkv_off(db, old), n = dhash_get(db, k);
+		if (n && n != o) {
+			dhash_del(db, k, n);
+			dhash_add(db, k, o);
+			dhash_set(db, k, 0, n);
+			rc = dhash_get(db, k) == n ? 0 : -1;
+		}
+	}
+	epoch_unpin();
+	return rc;
+}
+
 static int dix_check(struct daxkv *db, char *msg, size_t cap)
 {
 	if (!dkv_test_dix_wait(db))
@@ -149,6 +198,8 @@ static int dix_check(struct daxkv *db, char *msg, size_t cap)
 		rc = dix_check_level(db, l, atomic_load(&db->dix->root[l]), msg, cap);
 	if (!rc)
 		rc = dix_scan_check(db, msg, cap);
+	if (!rc)
+		rc = dhash_check(db, msg, cap);
 	epoch_unpin();
 	return rc;
 }

@@ -27,6 +27,13 @@ int dkv_test_check(daxkv *db, char *msg, size_t cap);
  * index is in use (false: the skiplist answers alone). */
 bool dkv_test_dix_wait(daxkv *db);
 
+/* The hash's replace, in the window a re-insert can meet: key is deleted and
+ * put again (a new node), then the hash is made to map key to its old node
+ * (as when the remover's unmap is still to come) and the insert's dhash_set
+ * runs: it must replace that entry.  0 when the hash then names the new
+ * node (or when the hash is not in use), -1 otherwise. */
+int dkv_test_dhash_replace(daxkv *db, const void *key, size_t klen);
+
 /* Pool offset of the record the index holds for key (0 if absent). */
 uint64_t dkv_test_record_offset(daxkv *db, const void *key, size_t klen);
 

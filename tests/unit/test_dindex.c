@@ -298,8 +298,28 @@ static void test_writers(void)
 	dkvt_close_remove(g_db, path);
 }
 
+/* The hash of keys replaces a stale entry of a re-inserted key. */
+static void test_hash_replace(void)
+{
+	char path[256];
+	daxkv *db = dkvt_fresh_store(path, sizeof(path), "dindex-hash", 64 * DKVT_MIB,
+				     1 * DKVT_MIB);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	for (unsigned id = 0; id < 100; id++)
+		CU_ASSERT_EQUAL(put_ver(db, id, 1), DAXKV_OK);
+	CU_ASSERT(dkv_test_dix_wait(db));
+	for (unsigned id = 0; id < 100; id += 7) {
+		uint8_t k[KMAX];
+		size_t kl = key_of(id, k);
+		CU_ASSERT_EQUAL(dkv_test_dhash_replace(db, k, kl), 0);
+	}
+	CU_ASSERT(checked(db));
+	dkvt_close_remove(db, path);
+}
+
 static const struct dkvt_test tests[] = {
 	{ "model", test_model },
+	{ "hash_replace", test_hash_replace },
 	{ "writers", test_writers },
 	{ NULL, NULL },
 };
