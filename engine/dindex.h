@@ -64,6 +64,8 @@ void dhash_set(struct daxkv *db, struct sl_key key, uint64_t h, uint64_t off);
 void dhash_add(struct daxkv *db, struct sl_key key, uint64_t off);
 void dhash_del(struct daxkv *db, struct sl_key key, uint64_t off);
 int dhash_init(struct daxkv *db, uint64_t keys);
+/* Maps the table's memory (the build thread, first). */
+void dhash_populate(struct daxkv *db);
 void dhash_free(struct daxkv *db);
 
 /* Open: allocates the trees and starts their build (0 or ENOMEM). */

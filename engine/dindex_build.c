@@ -180,6 +180,9 @@ static void *build_main(void *arg)
 	struct sl_node *last1 = db->head, *last0 = db->head;
 	uint64_t *tall = NULL;
 	size_t ntall = 0;
+	dhash_populate(db);
+	if (atomic_load(&db->dix_on) == 1)
+		return NULL; /* an empty store: the trees were complete at once */
 	build_prefault(db);
 	epoch_pin();
 	int state = build_level1(db, &last1, &tall, &ntall);
@@ -221,12 +224,12 @@ int dix_start(struct daxkv *db)
 	(void)dhash_init(db, na_count(db)); /* without it the tree serves alone */
 	atomic_store(&db->dix_on, 0);
 	atomic_store(&db->dix_stop, 0);
-	if (!nxt(db->head, 0)) { /* an empty store (a create): complete already */
+	bool empty = !nxt(db->head, 0);
+	if (empty) /* a create: complete already; the thread maps the hash's pages */
 		build_end(db, 1);
-		return 0;
-	}
 	if (pthread_create(&db->dix_thread, NULL, build_main, db) != 0) {
-		build_end(db, -1); /* serve from the skiplist alone */
+		if (!empty)
+			build_end(db, -1); /* serve from the skiplist alone */
 		return 0;
 	}
 	db->dix_thread_on = true;
