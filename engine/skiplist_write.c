@@ -466,6 +466,24 @@ bool sl_repoint(struct daxkv *db, struct sl_node *n, uint64_t old, uint64_t new_
 
 /* ---- recovery ---- */
 
+/* Whether a linked node starts inside the slots after n's first: then n is
+ * gone and its slots were reused, and a lane slot naming n is stale (it
+ * names the node of its lane's last insert or delete, however long ago:
+ * freed since by another lane, its slots taken by a node that starts inside
+ * them).  Settling n would free that node's slot. */
+static bool slots_reused(struct daxkv *db, uint64_t off, unsigned level)
+{
+	for (unsigned j = 1; j < node_slots(level); j++) {
+		uint64_t o = off + (uint64_t)j * DKV_LINE;
+		if (!na_is_set(db, o) || !sl_node_sane(db, o))
+			continue;
+		struct sl_node *m = dkv_ptr(db, o), *p[DKV_MAX_LEVEL], *s[DKV_MAX_LEVEL];
+		if (sl_find_full(db, sl_node_key(db, m), p, s, true) >= 0 && s[0] == m)
+			return true;
+	}
+	return false;
+}
+
 int sl_settle(struct daxkv *db, unsigned lane, uint64_t off, bool was_alloc)
 {
 	if (!sl_node_sane(db, off))
@@ -475,6 +493,8 @@ int sl_settle(struct daxkv *db, unsigned lane, uint64_t off, bool was_alloc)
 	if (sl_find_full(db, sl_node_key(db, n), preds, succs, true) == SL_DAMAGED)
 		return DAXKV_ECORRUPT; /* decided from level 0 by dkv_reindex instead */
 	bool linked = succs[0] == n;
+	if (!linked && slots_reused(db, off, n->level))
+		return 0; /* a stale name: n's slots belong to a live node now */
 	na_set(db, off, n->level, linked);
 	if (linked) {
 		if (!was_alloc && (sl_loc(n) & LOC_TOMB)) {
