@@ -77,11 +77,12 @@ bool dhash_on(const struct daxkv *db)
 int dhash_init(struct daxkv *db, uint64_t keys)
 {
 	struct dhash *d = &db->dix->hash;
-	/* Room for twice the keys at open, and at least for a pool of ~256-byte
-	 * keys (a node and a record of ~200 B each), up to 32 MiB: a big pool
-	 * with few keys would otherwise touch a huge page per key.  Past that
-	 * the table fills and gives up until an open sizes it by its keys. */
-	uint64_t want = db->pool.size / 256, slots = 4096;
+	/* Room for twice the keys at open, and at least for a pool full of
+	 * 128-byte keys (a 64-byte node and a record of the smallest values), up
+	 * to 32 MiB: a big pool with few keys would otherwise touch a huge page
+	 * per key.  Past that the table fills and gives up until an open sizes
+	 * it by its keys. */
+	uint64_t want = db->pool.size / 128, slots = 4096;
 	if (want > (1ull << 22))
 		want = 1ull << 22;
 	if (want < keys * 2)
