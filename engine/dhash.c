@@ -163,9 +163,13 @@ uint64_t dhash_get(struct daxkv *db, struct sl_key key)
 	return marked;
 }
 
+static struct dhash *dh_kept(struct daxkv *db);
+
 uint64_t dhash_prefetch(struct daxkv *db, struct sl_key key)
 {
-	struct dhash *d = &db->dix->hash;
+	struct dhash *d = dh_kept(db);
+	if (!d)
+		return 0;
 	uint64_t h = dh_hash(key);
 	__builtin_prefetch(dh_at(d, h, 0));
 	return h;
@@ -227,10 +231,10 @@ void dhash_set(struct daxkv *db, struct sl_key key, uint64_t h, uint64_t off)
 		dh_put(db, key, h ? h : dh_hash(key), off, true);
 }
 
-void dhash_add(struct daxkv *db, struct sl_key key, uint64_t off)
+void dhash_add(struct daxkv *db, struct sl_key key, uint64_t h, uint64_t off)
 {
 	if (dh_kept(db))
-		dh_put(db, key, dh_hash(key), off, false);
+		dh_put(db, key, h ? h : dh_hash(key), off, false);
 }
 
 void dhash_del(struct daxkv *db, struct sl_key key, uint64_t off)

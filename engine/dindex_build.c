@@ -34,17 +34,23 @@ static int build_one(struct daxkv *db, struct dnode *_Atomic *rootp, struct sl_n
 	if (vw_flags(db, n) & VW_MARKED)
 		return 0;
 	struct sl_key k = node_key(db, n);
-	bool all = rootp == &db->dix->root[0]; /* the hash holds the same keys */
 	if (dtree_put(db, rootp, k, o, false))
 		return -1;
-	if (all)
-		dhash_add(db, k, o);
-	if (vw_flags(db, n) & VW_MARKED) {
+	if (vw_flags(db, n) & VW_MARKED)
 		dtree_del(db, rootp, k, o);
-		if (all)
-			dhash_del(db, k, o);
-	}
 	return 0;
+}
+
+/* The same for the hash of keys, with the key's hash h (its bucket
+ * prefetched a round earlier). */
+static void build_hash_one(struct daxkv *db, struct sl_node *n, uint64_t o, uint64_t h)
+{
+	if (vw_flags(db, n) & VW_MARKED)
+		return;
+	struct sl_key k = node_key(db, n);
+	dhash_add(db, k, h, o);
+	if (vw_flags(db, n) & VW_MARKED)
+		dhash_del(db, k, o);
 }
 
 /* Level 1 into the tall tree: 1, or -1 (damage, out of memory, close).
@@ -88,7 +94,8 @@ static int build_level1(struct daxkv *db, struct sl_node **last, uint64_t **tall
  * the next chain's first key, and the walks take one step each in turn, the
  * node a walk reads next prefetched a round ahead -- a pointer chase through
  * the pool is a cache and TLB miss a node (~400 ns here), and the chains
- * overlap those misses.  A chain that starts at a node removed since still
+ * overlap those misses.  A node's hash entry is added a round after its
+ * tree entry, its bucket prefetched meanwhile (a miss a key too).  A chain that starts at a node removed since still
  * goes forward (pinned; a removed node keeps its next pointer) and stops by
  * key, not by node.  1, or -1 (damage, out of memory, close, a cut level:
  * a chain that meets the end of level 0 before the next chain's first node).
@@ -98,6 +105,8 @@ struct chain {
 	struct sl_node *n;   /* the next node to add, prefetched; NULL: done */
 	struct sl_node *end; /* the next chain's first node (NULL: the last chain) */
 	struct sl_key end_key;
+	struct sl_node *h_n; /* the node whose hash entry is added next round */
+	uint64_t h;          /* its key's hash (its bucket prefetched) */
 };
 
 static int build_level0(struct daxkv *db, const uint64_t *tall, size_t ntall,
@@ -107,6 +116,7 @@ static int build_level0(struct daxkv *db, const uint64_t *tall, size_t ntall,
 	unsigned nc = tall && ntall >= 4 * BUILD_CHAINS ? BUILD_CHAINS : 1, active = nc;
 	uint64_t hops = db->pool.size >> 5, o0 = nxt(db->head, 0);
 	for (unsigned j = 0; j < nc; j++) {
+		c[j].h_n = NULL;
 		c[j].n = j ? dkv_ptr(db, tall[j * ntall / nc]) : NULL;
 		c[j].end = j + 1 < nc ? dkv_ptr(db, tall[(j + 1) * ntall / nc]) : NULL;
 		if (c[j].end)
@@ -119,6 +129,10 @@ static int build_level0(struct daxkv *db, const uint64_t *tall, size_t ntall,
 	while (active) {
 		for (unsigned j = 0; j < nc; j++) {
 			struct sl_node *n = c[j].n;
+			if (c[j].h_n) { /* last round's node: its bucket is here now */
+				build_hash_one(db, c[j].h_n, dkv_off(db, c[j].h_n), c[j].h);
+				c[j].h_n = NULL;
+			}
 			if (!n)
 				continue;
 			bool bad = false;
@@ -135,6 +149,8 @@ static int build_level0(struct daxkv *db, const uint64_t *tall, size_t ntall,
 			uint64_t o = dkv_off(db, n);
 			if (build_one(db, &db->dix->root[0], n, o))
 				return -1;
+			c[j].h = dhash_prefetch(db, node_key(db, n));
+			c[j].h_n = c[j].h ? n : NULL;
 			uint64_t nx = nxt(n, 0);
 			if (nx && !sl_off_ok(db, nx))
 				return -1; /* a damaged level: the skiplist reports it */
@@ -153,6 +169,9 @@ static int build_level0(struct daxkv *db, const uint64_t *tall, size_t ntall,
 			__builtin_prefetch(c[j].n);
 		}
 	}
+	for (unsigned j = 0; j < nc; j++) /* the last round's hash entries */
+		if (c[j].h_n)
+			build_hash_one(db, c[j].h_n, dkv_off(db, c[j].h_n), c[j].h);
 	return 1;
 }
 

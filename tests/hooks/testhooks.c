@@ -179,7 +179,7 @@ int dkv_test_dhash_replace(daxkv *db, const void *key, size_t klen)
 		uint64_t o = dkv_off(db, old), n = dhash_get(db, k);
 		if (n && n != o) {
 			dhash_del(db, k, n);
-			dhash_add(db, k, o);
+			dhash_add(db, k, 0, o);
 			dhash_set(db, k, 0, n);
 			rc = dhash_get(db, k) == n ? 0 : -1;
 		}
