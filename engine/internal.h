@@ -73,12 +73,15 @@ struct dkv_seg {
 	_Atomic uint32_t used;  /* slots allocated (pmem bits set) */
 };
 
+#define NA_LANE_CACHE 16 /* node slots a lane keeps reserved (nodealloc.c) */
 struct dkv_lane {
 	pthread_mutex_t mu;
 	int seg;                   /* active log segment, -1 none */
 	struct lane_slot *slot;    /* in pmem */
 	_Atomic int64_t keys;      /* keys added - removed through this lane */
 	_Atomic uint64_t written;  /* record bytes appended through this lane */
+	unsigned ncache_n;         /* reserved one-slot node slots (nodealloc.c) */
+	uint64_t ncache[NA_LANE_CACHE];
 } DKV_CACHE_ALIGNED;
 
 struct retired {
@@ -321,6 +324,9 @@ int na_init(struct daxkv *db);
 void na_fini(struct daxkv *db);
 /* Reserves slots for a node of level levels (DRAM only).  0 or ENOSPC. */
 int na_reserve(struct daxkv *db, unsigned level, uint64_t *off);
+/* na_reserve / na_unreserve through the lane's cache (the lane held). */
+int na_reserve_lane(struct daxkv *db, unsigned lane, unsigned level, uint64_t *off);
+void na_unreserve_lane(struct daxkv *db, unsigned lane, uint64_t off, unsigned level);
 /* Drops a reservation that was never committed. */
 void na_unreserve(struct daxkv *db, uint64_t off, unsigned level);
 /* Sets the node's bits on media (flush, no fence) and drops the reservation. */

@@ -113,32 +113,67 @@ static bool na_try_seg(struct daxkv *db, uint32_t id, unsigned k, uint64_t *off)
 	return false;
 }
 
-int na_reserve(struct daxkv *db, unsigned level, uint64_t *off)
+/* A free run of k slots, reserved (node_mu held): 0, or ENOSPC. */
+static int na_reserve_locked(struct daxkv *db, unsigned k, uint64_t *off)
 {
-	unsigned k = node_slots(level);
-	int rc = 0;
-	pthread_mutex_lock(&db->node_mu);
 	for (uint32_t i = 0; i < db->n_node_segs; i++) {
 		uint32_t idx = (db->cur_node_seg + i) % db->n_node_segs;
 		if (na_try_seg(db, db->node_segs[idx], k, off)) {
 			db->cur_node_seg = idx;
-			goto out;
+			return 0;
 		}
 	}
 	int id = seg_take(db, SEG_NODE, 0, SEG_USE_PUT);
-	if (id < 0) {
-		rc = id;
-		goto out;
-	}
-	rc = na_add_seg(db, (uint32_t)id);
+	if (id < 0)
+		return id;
+	int rc = na_add_seg(db, (uint32_t)id);
 	if (rc)
-		goto out;
+		return rc;
 	db->cur_node_seg = db->n_node_segs - 1;
 	if (!na_try_seg(db, (uint32_t)id, k, off))
-		rc = dkv_err(DAXKV_ENOSPC, "node segment too small");
-out:
+		return dkv_err(DAXKV_ENOSPC, "node segment too small");
+	return 0;
+}
+
+int na_reserve(struct daxkv *db, unsigned level, uint64_t *off)
+{
+	pthread_mutex_lock(&db->node_mu);
+	int rc = na_reserve_locked(db, node_slots(level), off);
 	pthread_mutex_unlock(&db->node_mu);
 	return rc;
+}
+
+/* One-slot nodes (all but 1 in 256) come from the lane's cache of reserved
+ * slots, refilled NA_LANE_CACHE at a time: an insert takes node_mu once in
+ * NA_LANE_CACHE.  Reservations are DRAM only, so a crash or a close simply
+ * drops the cache (node segments are never released: an entry stays a slot
+ * of a node segment). */
+int na_reserve_lane(struct daxkv *db, unsigned lane, unsigned level, uint64_t *off)
+{
+	struct dkv_lane *l = &db->lanes[lane];
+	if (node_slots(level) != 1)
+		return na_reserve(db, level, off);
+	if (!l->ncache_n) {
+		int rc = 0;
+		pthread_mutex_lock(&db->node_mu);
+		while (l->ncache_n < NA_LANE_CACHE &&
+		       !(rc = na_reserve_locked(db, 1, &l->ncache[l->ncache_n])))
+			l->ncache_n++;
+		pthread_mutex_unlock(&db->node_mu);
+		if (!l->ncache_n)
+			return rc; /* a partial refill is a refill */
+	}
+	*off = l->ncache[--l->ncache_n];
+	return 0;
+}
+
+void na_unreserve_lane(struct daxkv *db, unsigned lane, uint64_t off, unsigned level)
+{
+	struct dkv_lane *l = &db->lanes[lane];
+	if (node_slots(level) == 1 && l->ncache_n < NA_LANE_CACHE)
+		l->ncache[l->ncache_n++] = off;
+	else
+		na_unreserve(db, off, level);
 }
 
 struct na_pos {

@@ -283,12 +283,12 @@ out:
 
 /* The node a new key takes: its level drawn and its slots reserved once,
  * kept across retries (a batch brings its own). */
-static int take_node(struct daxkv *db, uint64_t *noff, unsigned *level)
+static int take_node(struct daxkv *db, unsigned lane, uint64_t *noff, unsigned *level)
 {
 	if (*noff)
 		return 0;
 	*level = sl_random_level();
-	return na_reserve(db, *level, noff);
+	return na_reserve_lane(db, lane, *level, noff);
 }
 
 /* Where a put starts.  From the hash, an overwrite finds its node without a
@@ -337,7 +337,7 @@ int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
 		if (lf == -1 && !op->is_delete) {
 			/* New key: the level-0 walk serves a one-level node, the tall
 			 * tree a two-level one; a taller one (1 in 256) descends. */
-			if ((rc = take_node(db, &noff, &level)))
+			if ((rc = take_node(db, lane, &noff, &level)))
 				break;
 			if (level > 2 ||
 			    (level == 2 && sl_find_tree(db, 1, op->key, preds, succs, &hit1) != -1))
@@ -390,7 +390,7 @@ int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
 			rc = op->pre_off ? 0 : DAXKV_ENOTFOUND;
 			break;
 		}
-		if ((rc = take_node(db, &noff, &level)))
+		if ((rc = take_node(db, lane, &noff, &level)))
 			break;
 		rc = insert_new(db, lane, op, preds, succs, noff, level, tree ? &hit : NULL, kh,
 				&gone);
@@ -404,7 +404,9 @@ int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
 			noff = 0; /* consumed */
 		break;
 	}
-	if (noff)
+	if (noff && !op->pre_node)
+		na_unreserve_lane(db, lane, noff, level);
+	else if (noff)
 		na_unreserve(db, noff, level);
 	epoch_unpin();
 	if (DKV_UNLIKELY(rc == DAXKV_ECORRUPT))
