@@ -181,6 +181,12 @@ static int unlink_marked(struct daxkv *db, unsigned lane, struct sl_node *n, uin
 		return dkv_err(DAXKV_ECORRUPT, "skiplist damaged: node %llu (level %u) is not "
 			       "a slot of a node segment", (unsigned long long)dkv_off(db, n),
 			       n->level);
+	/* A linked node's bits are set before its link (and by recovery's
+	 * settle); one whose slot the bitmap says is free was reached through
+	 * damage, and the allocator may have it reserved (a lane's cache). */
+	if (!na_is_set(db, dkv_off(db, n)))
+		return dkv_err(DAXKV_ECORRUPT, "skiplist damaged: node %llu is linked but its "
+			       "slot is free in the node bitmap", (unsigned long long)dkv_off(db, n));
 	for (;;) {
 		bool ok = true;
 		struct sl_node *gone = NULL;
