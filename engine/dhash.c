@@ -74,7 +74,7 @@ bool dhash_on(const struct daxkv *db)
 	return dix_ready(db) && atomic_load_explicit(&db->dix->hash.on, memory_order_relaxed);
 }
 
-int dhash_init(struct daxkv *db, uint64_t keys)
+void dhash_init(struct daxkv *db, uint64_t keys)
 {
 	struct dhash *d = &db->dix->hash;
 	/* Room for twice the keys at open, and at least for a pool full of
@@ -91,16 +91,15 @@ int dhash_init(struct daxkv *db, uint64_t keys)
 		slots <<= 1;
 	d->size = slots * sizeof(uint64_t);
 	if ((db->pool.size / DKV_LINE) >> DH_IDX_BITS)
-		return 0; /* a pool past 64 TiB: node numbers do not fit; tree only */
+		return; /* a pool past 64 TiB: node numbers do not fit; tree only */
 	void *p = mmap(NULL, d->size, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
-		return 0; /* the tree serves alone */
+		return; /* the tree serves alone */
 	(void)madvise(p, d->size, MADV_HUGEPAGE); /* a lookup is then no TLB miss */
 	d->tab = p;
 	d->mask = slots / DH_SLOTS - 1;
 	atomic_store(&d->on, true);
-	return 0;
 }
 
 /* Maps the table's pages ahead of the writers, a huge page at a time (by the
@@ -143,10 +142,12 @@ static bool dh_names(struct daxkv *db, uint64_t e, struct sl_key key)
  * that is being removed while a writer maps the key's new node, each not
  * seeing the other's entry, until the build's mark check takes its own out.
  * So a node being removed (MARKED) is the answer only when no other is. */
-uint64_t dhash_get(struct daxkv *db, struct sl_key key)
+uint64_t dhash_get(struct daxkv *db, struct sl_key key, uint64_t h)
 {
 	struct dhash *d = &db->dix->hash;
-	uint64_t h = dh_hash(key), marked = 0;
+	uint64_t marked = 0;
+	if (!h)
+		h = dh_hash(key);
 	for (unsigned i = 0; i < DH_PROBE; i++) {
 		struct dh_bucket *b = dh_at(d, h, i);
 		for (unsigned j = 0; j < DH_SLOTS; j++) {
@@ -163,7 +164,13 @@ uint64_t dhash_get(struct daxkv *db, struct sl_key key)
 	return marked;
 }
 
-static struct dhash *dh_kept(struct daxkv *db);
+/* The hash writers keep up, or NULL: none (recovery runs before the DRAM
+ * index exists; a hash too full is left as it is). */
+static struct dhash *dh_kept(struct daxkv *db)
+{
+	struct dhash *d = db->dix ? &db->dix->hash : NULL;
+	return d && d->tab && atomic_load_explicit(&d->on, memory_order_relaxed) ? d : NULL;
+}
 
 uint64_t dhash_prefetch(struct daxkv *db, struct sl_key key)
 {
@@ -215,14 +222,6 @@ static void dh_put(struct daxkv *db, struct sl_key key, uint64_t h, uint64_t off
 			return;
 	again:;
 	}
-}
-
-/* The hash writers keep up, or NULL: none (recovery runs before the DRAM
- * index exists; a hash too full is left as it is). */
-static struct dhash *dh_kept(struct daxkv *db)
-{
-	struct dhash *d = db->dix ? &db->dix->hash : NULL;
-	return d && d->tab && atomic_load_explicit(&d->on, memory_order_relaxed) ? d : NULL;
 }
 
 void dhash_set(struct daxkv *db, struct sl_key key, uint64_t h, uint64_t off)

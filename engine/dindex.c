@@ -146,7 +146,7 @@ static unsigned leaf_pos(const struct daxkv *db, const struct dkey *K, const str
 	return a;
 }
 /* The child that holds K: first separator >= K (after: > K, the child that
-holds K's successors). */
+ * holds K's successors). */
 static inline __attribute__((always_inline)) unsigned
 inner_pos(const struct dkey *K, const struct dnode *n, unsigned cnt, bool after)
 {

@@ -50,21 +50,22 @@ void dix_del(struct daxkv *db, unsigned l, struct sl_key key, uint64_t off);
 
 /* The hash of the same keys (dhash.c), for point lookups.  dhash_on: it
  * holds every key linked at level 0 (the build ended, and it never got too
- * full).  dhash_get: key's node, 0 when absent (caller pinned; dhash_on).
+ * full).  dhash_get: key's node, 0 when absent (h: key's hash from
+ * dhash_prefetch, or 0; caller pinned; dhash_on).
  * dhash_set maps key (h: its hash from dhash_prefetch, or 0) to off
  * (replacing), dhash_add unless mapped (the build; h as for set),
  * dhash_del unmaps key when it maps to off: called where the tree of level 0
  * is changed.  dhash_init (keys: an estimate of the keys at open) and
  * dhash_free: by dix_start and dix_stop. */
 bool dhash_on(const struct daxkv *db);
-uint64_t dhash_get(struct daxkv *db, struct sl_key key);
+uint64_t dhash_get(struct daxkv *db, struct sl_key key, uint64_t h);
 /* Fetches key's first bucket into the cache: key's hash, or 0 when the hash
  * is not kept (not made, or given up). */
 uint64_t dhash_prefetch(struct daxkv *db, struct sl_key key);
 void dhash_set(struct daxkv *db, struct sl_key key, uint64_t h, uint64_t off);
 void dhash_add(struct daxkv *db, struct sl_key key, uint64_t h, uint64_t off);
 void dhash_del(struct daxkv *db, struct sl_key key, uint64_t off);
-int dhash_init(struct daxkv *db, uint64_t keys);
+void dhash_init(struct daxkv *db, uint64_t keys);
 /* Maps the table's memory (the build thread, first). */
 void dhash_populate(struct daxkv *db);
 void dhash_free(struct daxkv *db);

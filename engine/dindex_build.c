@@ -95,9 +95,9 @@ static int build_level1(struct daxkv *db, struct sl_node **last, uint64_t **tall
  * node a walk reads next prefetched a round ahead -- a pointer chase through
  * the pool is a cache and TLB miss a node (~400 ns here), and the chains
  * overlap those misses.  A node's hash entry is added a round after its
- * tree entry, its bucket prefetched meanwhile (a miss a key too).  A chain that starts at a node removed since still
- * goes forward (pinned; a removed node keeps its next pointer) and stops by
- * key, not by node.  1, or -1 (damage, out of memory, close, a cut level:
+ * tree entry, its bucket prefetched meanwhile (a miss a key too).  A chain
+ * that starts at a node removed since still goes forward (pinned; a removed
+ * node keeps its next pointer) and stops by key, not by node.  1, or -1 (damage, out of memory, close, a cut level:
  * a chain that meets the end of level 0 before the next chain's first node).
  * *last: the last node of level 0. */
 #define BUILD_CHAINS 8
@@ -240,7 +240,7 @@ int dix_start(struct daxkv *db)
 	atomic_store(&t->root[0], &t->first[0]);
 	atomic_store(&t->root[1], &t->first[1]);
 	db->dix = t;
-	(void)dhash_init(db, na_count(db)); /* without it the tree serves alone */
+	dhash_init(db, na_count(db)); /* without it the tree serves alone */
 	atomic_store(&db->dix_on, 0);
 	atomic_store(&db->dix_stop, 0);
 	bool empty = !nxt(db->head, 0);

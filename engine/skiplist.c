@@ -276,7 +276,7 @@ int sl_find_tree(struct daxkv *db, unsigned l, struct sl_key key, struct sl_node
 struct sl_node *sl_find_ex(struct daxkv *db, struct sl_key key, bool *corrupt)
 {
 	if (dhash_on(db)) {
-		uint64_t at = dhash_get(db, key);
+		uint64_t at = dhash_get(db, key, 0);
 		*corrupt = false;
 		return at ? dkv_ptr(db, at) : NULL;
 	}
@@ -325,14 +325,12 @@ struct sl_node *sl_seek(struct daxkv *db, struct sl_key key, bool strict, struct
 		hit = &own;
 	hit->leaf = NULL;
 	if (dix_ready(db)) {
-		struct dix_hit h;
-		struct sl_node *start = tree_start(db, 0, key, &h), *p, *cur;
-		*hit = h;
+		struct sl_node *start = tree_start(db, 0, key, hit), *p, *cur;
 		int c;
-		if (h.exact && !strict)
-			return dkv_ptr(db, h.exact);
-		if (h.exact)
-			start = dkv_ptr(db, h.exact);
+		if (hit->exact && !strict)
+			return dkv_ptr(db, hit->exact);
+		if (hit->exact)
+			start = dkv_ptr(db, hit->exact);
 		if (start && !(vw_flags(db, start) & VW_MARKED) &&
 		    walk(db, start, 0, key, strict, &p, &cur, &c))
 			return cur;

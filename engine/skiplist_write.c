@@ -326,11 +326,11 @@ int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
 		first = false;
 		int lf = SL_NO_HINT;
 		uint64_t at = 0;
+		if (hashed) /* the bucket: the lookup's, or the insert's dhash_set */
+			kh = dhash_prefetch(db, op->key);
 		if (by_hash) {
-			at = dhash_get(db, op->key);
+			at = dhash_get(db, op->key, kh);
 			learn_put(at != 0);
-		} else if (hashed) {
-			kh = dhash_prefetch(db, op->key); /* for the insert's dhash_set */
 		}
 		if (at) { /* the key's node, by the hash: no search */
 			succs[0] = dkv_ptr(db, at);

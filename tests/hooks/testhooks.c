@@ -147,7 +147,7 @@ static int dhash_check(struct daxkv *db, char *msg, size_t cap)
 		return 0;
 	uint64_t nodes = 0, entries = 0;
 	for (struct sl_node *n = live_after(db, db->head, 0); n; n = live_after(db, n, 0), nodes++) {
-		uint64_t got = dhash_get(db, node_key(db, n));
+		uint64_t got = dhash_get(db, node_key(db, n), 0);
 		if (got != dkv_off(db, n)) {
 			snprintf(msg, cap, "hash maps node %llu's key to %llu",
 				 (unsigned long long)dkv_off(db, n), (unsigned long long)got);
@@ -176,12 +176,12 @@ int dkv_test_dhash_replace(daxkv *db, const void *key, size_t klen)
 	int rc = -1;
 	if (old && daxkv_delete(db, key, klen) == DAXKV_OK &&
 	    daxkv_put(db, key, klen, "again", 5) == DAXKV_OK) {
-		uint64_t o = dkv_off(db, old), n = dhash_get(db, k);
+		uint64_t o = dkv_off(db, old), n = dhash_get(db, k, 0);
 		if (n && n != o) {
 			dhash_del(db, k, n);
 			dhash_add(db, k, 0, o);
 			dhash_set(db, k, 0, n);
-			rc = dhash_get(db, k) == n ? 0 : -1;
+			rc = dhash_get(db, k, 0) == n ? 0 : -1;
 		}
 	}
 	epoch_unpin();
