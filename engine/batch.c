@@ -203,8 +203,10 @@ static int phase_a(struct daxkv *db, unsigned lane, const daxkv_batch *b, size_t
 	if (!k)
 		return 0;
 	uint64_t off, gen;
+	seg_append_begin(db, lane);
 	rc = seg_reserve(db, lane, total, SEG_USE_PUT, &off, &gen);
 	if (rc) {
+		seg_append_end(db, lane, 0);
 		if (rc == DAXKV_ETOOBIG)
 			dkv_err(rc, "batch of %llu bytes of records exceeds the largest this "
 				"store takes in one segment, %llu", (unsigned long long)total,
@@ -225,7 +227,13 @@ static int phase_a(struct daxkv *db, unsigned lane, const daxkv_batch *b, size_t
 		rec_write(db, off, gen, &r);
 		off += rec_size(o->klen, r.vlen);
 	}
-	return 0;
+	seg_append_end(db, lane, off);
+	/* Block: the records durable in their file before the commit (BLK-1);
+	 * a failure leaves nothing applied (the handle breaks). */
+	rc = db->blk ? seg_durable(db, off) : 0; /* DAX: slot_batch's fence commits */
+	if (rc)
+		release_nodes(db, p, k);
+	return rc;
 }
 
 static void slot_batch(struct daxkv *db, unsigned lane, uint64_t v)

@@ -13,13 +13,12 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "engine/dindex.h"
 #include "engine/internal.h"
-
-#define DEFAULT_POOL (1ull << 30)
 
 static int check_write(daxkv *db, const void *key, size_t klen, const void *val, size_t vlen)
 {
@@ -37,8 +36,10 @@ static int check_write(daxkv *db, const void *key, size_t klen, const void *val,
 	if (db->read_only)
 		return dkv_err(DAXKV_EREADONLY, "store is read-only");
 	if (atomic_load(&db->broken))
-		return dkv_err(DAXKV_EREADONLY, "store is read-only until closed: damage found "
-			       "(%s); reopen to rebuild, else `daxkv check --repair`",
+		return dkv_err(DAXKV_EREADONLY, "store is read-only until reopened: %s (%s)",
+			       db->blk ? "a write to its files failed"
+				       : "damage found; reopen to rebuild, else `daxkv check "
+					 "--repair`",
 			       atomic_load(&db->broken) == 1 ? db->broken_why : "");
 	return 0;
 }
@@ -115,56 +116,19 @@ out:
 
 /* ---- open / create / close ---- */
 
-static uint64_t default_seg_size(uint64_t pool)
-{
-	uint64_t s = 1ull << 26;
-	while (s > (1ull << 20) && s > pool / 32)
-		s >>= 1;
-	return s;
-}
-
 static int format_new(struct daxkv *db, const char *path, const daxkv_options *o)
 {
-	uint64_t psz = o->pool_size ? o->pool_size : DEFAULT_POOL;
-	uint64_t ssz = o->segment_size ? o->segment_size : default_seg_size(psz);
-	if (ssz < (64u << 10) || (ssz & (ssz - 1)) || ssz > (1ull << 32))
-		return dkv_err(DAXKV_EINVAL, "segment_size %llu: a power of two from 64 KiB to "
-			       "4 GiB", (unsigned long long)ssz);
-	psz &= ~4095ull;
-	if (psz < DKV_SEG_BASE + 4 * ssz)
-		return dkv_err(DAXKV_EINVAL, "pool_size %llu too small: at least 4 segments of "
-			       "%llu bytes", (unsigned long long)psz, (unsigned long long)ssz);
-	uint64_t nsegs = (psz - DKV_SEG_BASE) / ssz;
-	if (nsegs > (1u << 24))
-		return dkv_err(DAXKV_EINVAL, "too many segments: raise segment_size");
-	int rc = pool_create(path, psz, &db->pool);
+	uint64_t psz, ssz, nsegs;
+	int rc = dkv_geometry(o, &psz, &ssz, &nsegs);
 	if (rc)
 		return rc;
-	char *base = db->pool.base;
-	struct sb_state *sb = (struct sb_state *)(base + DKV_SB_STATE_OFF);
-	memset(sb, 0, sizeof(*sb));
-	sb->clean = 1;
-	pm_flush(sb, sizeof(*sb));
-	db->base = base;
-	sl_format_head(db);
-	pm_set_nodrain(base + DKV_LANES_OFF, 0, DKV_LANES * sizeof(struct lane_slot));
-	for (uint64_t i = 0; i < nsegs; i++) {
-		struct seg_hdr *h = (struct seg_hdr *)(base + DKV_SEG_BASE + i * ssz);
-		memset(h, 0, sizeof(*h));
-		h->magic = SEG_MAGIC;
-		h->tail = SEG_DATA_OFF;
-		pm_flush(h, sizeof(*h));
-	}
-	pm_fence();
-	struct pool_hdr *ph = (struct pool_hdr *)base;
-	memset(ph, 0, sizeof(*ph));
-	ph->pool_size = psz;
-	ph->seg_size = ssz;
-	ph->seg_base = DKV_SEG_BASE;
-	ph->nsegs = (uint32_t)nsegs;
-	ph->nlanes = DKV_LANES;
-	ph->create_time_ns = dkv_now_ns();
-	ph->uuid_lo = dkv_now_ns() ^ ((uint64_t)getpid() << 32);
+	rc = pool_create(path, psz, &db->pool);
+	if (rc)
+		return rc;
+	db->base = db->pool.base;
+	dkv_format_layout(db, ssz, nsegs);
+	struct pool_hdr *ph = (struct pool_hdr *)db->base;
+	dkv_fill_hdr(ph, psz, ssz, nsegs);
 	pool_hdr_seal(ph); /* last: a pool without it is an unfinished create */
 	return 0;
 }
@@ -228,6 +192,7 @@ static void db_free(struct daxkv *db)
 	dix_stop(db);
 	na_fini(db);
 	seg_table_free(db);
+	blk_free(db);
 	pool_close(&db->pool);
 	for (unsigned l = 0; l < DKV_LANES; l++)
 		pthread_mutex_destroy(&db->lanes[l].mu);
@@ -271,6 +236,27 @@ static struct daxkv *db_alloc(void)
 	return db;
 }
 
+/* Which backend opens path: an existing directory is a block store, an
+ * existing file a DAX pool; a new store is DAX where the filesystem maps
+ * persistent memory (or PMEM_IS_PMEM_FORCE says so), block elsewhere.
+ * DAXKV_BACKEND_* or a negative status. */
+static int choose_backend(const char *path, const daxkv_options *opt)
+{
+	struct stat st;
+	bool exists = stat(path, &st) == 0, dir = exists && S_ISDIR(st.st_mode);
+	if (opt->backend == DAXKV_BACKEND_DAX && dir)
+		return dkv_err(DAXKV_ENOTSUP, "%s is a block-backend store (a directory), not a "
+			       "DAX pool", path);
+	if (opt->backend == DAXKV_BACKEND_BLOCK && exists && !dir)
+		return dkv_err(DAXKV_ENOTSUP, "%s is a DAX pool file, not a block-backend store",
+			       path);
+	if (opt->backend != DAXKV_BACKEND_AUTO)
+		return opt->backend;
+	if (exists || !opt->create)
+		return dir ? DAXKV_BACKEND_BLOCK : DAXKV_BACKEND_DAX;
+	return pool_probe_dax(path) == 1 ? DAXKV_BACKEND_DAX : DAXKV_BACKEND_BLOCK;
+}
+
 DAXKV_API int daxkv_open(const char *path, const daxkv_options *caller_opt, daxkv **out)
 {
 	daxkv_options full;
@@ -281,9 +267,8 @@ DAXKV_API int daxkv_open(const char *path, const daxkv_options *caller_opt, daxk
 	int rc = dkv_options_read(caller_opt, &full);
 	if (rc)
 		return rc;
-	if (opt->backend == DAXKV_BACKEND_BLOCK)
-		return dkv_err(DAXKV_ENOTSUP, "the block backend is not available yet");
-	if (opt->backend != DAXKV_BACKEND_AUTO && opt->backend != DAXKV_BACKEND_DAX)
+	if (opt->backend != DAXKV_BACKEND_AUTO && opt->backend != DAXKV_BACKEND_DAX &&
+	    opt->backend != DAXKV_BACKEND_BLOCK)
 		return dkv_err(DAXKV_EINVAL, "unknown backend %d", opt->backend);
 	if (opt->gc_ratio < 0 || opt->gc_ratio > 1)
 		return dkv_err(DAXKV_EINVAL, "gc_ratio %g outside [0, 1]", opt->gc_ratio);
@@ -298,14 +283,30 @@ DAXKV_API int daxkv_open(const char *path, const daxkv_options *caller_opt, daxk
 	db->gc_ratio = opt->gc_ratio > 0 ? opt->gc_ratio : 0.5;
 	db->gc_policy = opt->gc_policy ? opt->gc_policy : DAXKV_GC_COST_BENEFIT;
 	db->gc_rate = opt->gc_rate ? opt->gc_rate : DKV_GC_RATE_DEFAULT;
-	rc = pool_open(path, db->read_only, 0, &db->pool);
-	if (rc == DAXKV_ENOSTORE && opt->create) {
-		if (access(path, F_OK) == 0)
-			unlink(path); /* an interrupted create: its header was never sealed */
-		rc = format_new(db, path, opt);
+	int backend = choose_backend(path, opt);
+	if (backend < 0) {
+		db_free(db);
+		return backend;
 	}
-	if (!rc)
-		rc = attach(db);
+	if (backend == DAXKV_BACKEND_BLOCK) {
+		rc = blk_open(db, path, opt);
+		if (!rc)
+			rc = attach(db);
+		if (!rc)
+			rc = blk_replay(db);
+		/* Lanes own no segment here (one shared file): as many as there
+		 * are lane slots, so that writer threads rarely share one. */
+		db->nlanes = DKV_GC_LANE;
+	} else {
+		rc = pool_open(path, db->read_only, 0, &db->pool);
+		if (rc == DAXKV_ENOSTORE && opt->create) {
+			if (access(path, F_OK) == 0)
+				unlink(path); /* an interrupted create: its header was never sealed */
+			rc = format_new(db, path, opt);
+		}
+		if (!rc)
+			rc = attach(db);
+	}
 	if (!rc)
 		rc = dix_start(db); /* builds beside the traffic: the skiplist serves meanwhile */
 	if (!rc && !db->read_only && opt->gc_background)
@@ -354,11 +355,15 @@ DAXKV_API int daxkv_close(daxkv *db)
 		return 0;
 	gc_stop(db); /* no pass runs from here on */
 	dix_stop(db); /* the DRAM index: the skiplist answers from here on */
+	int rc = 0;
 	if (!db->read_only && !atomic_load(&db->broken)) {
 		dkv_purge_run(db, -1);
-		persist_summaries(db); /* flushes and fences cannot fail on DAX */
+		if (db->blk)
+			rc = blk_close(db); /* the active segment files sealed */
+		else
+			persist_summaries(db); /* flushes and fences cannot fail on DAX */
 	}
 	epoch_drain(db); /* DRAM only: quarantined slots and segments */
 	db_free(db);
-	return 0;
+	return rc;
 }

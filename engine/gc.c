@@ -156,14 +156,23 @@ static void deadline(struct timespec *ts, uint64_t ns)
 	ts->tv_nsec = (long)(t % 1000000000ull);
 }
 
-static void gc_publish(struct gc_ctx *g)
+static int gc_publish(struct gc_ctx *g)
 {
 	struct daxkv *db = g->db;
 	if (!g->nm)
-		return;
+		return 0;
 	pm_fence(); /* PERSIST(GC-1) */
+	if (db->blk) { /* the copies durable in their file (BLK-1) */
+		int rc = blk_sync_lane(db, DKV_GC_LANE);
+		if (rc) {
+			g->nm = 0;
+			return rc;
+		}
+	}
 	for (unsigned i = 0; i < g->nm; i++) {
 		const struct moved *m = &g->m[i];
+		if (!m->n)
+			continue; /* a tombstone carried forward (gc_tomb_kept) */
 		if (!sl_repoint(db, m->n, m->from, m->to))
 			continue; /* a writer won: the copy is dead */
 		seg_live_add(db, m->to, (int64_t)m->size);
@@ -172,6 +181,24 @@ static void gc_publish(struct gc_ctx *g)
 	}
 	pm_fence(); /* PERSIST(GC-2) */
 	g->nm = 0;
+	return 0;
+}
+
+/* Block: the log is the truth, so a tombstone no node points at any more
+ * still hides the key's older records from the replay of the next open
+ * (blkopen.c) while a segment other than the victim may hold one: it is
+ * carried forward until every other segment's data is newer. */
+static bool gc_tomb_kept(struct daxkv *db, uint32_t victim, const struct rec_hdr *h)
+{
+	if (!db->blk || h->type != REC_DEL)
+		return false;
+	for (uint32_t id = 0; id < db->nsegs; id++) {
+		unsigned st = atomic_load(&db->segs[id].state);
+		if (id != victim && (st == SEG_ACTIVE || st == SEG_SEALED) &&
+		    atomic_load(&db->segs[id].min_seq) < h->seq)
+			return true;
+	}
+	return false;
 }
 
 /* Scans records from *off on, copying the live ones, until a group is full
@@ -194,9 +221,12 @@ static int gc_group(struct gc_ctx *g, uint32_t id, uint64_t *off, uint64_t end)
 			return dkv_err(DAXKV_ECORRUPT, "segment %u: the index is damaged; "
 				       "segment kept", id);
 		uint64_t loc = n ? sl_loc(n) : LOC_TOMB;
-		if ((loc & ~LOC_TOMB) != o)
-			continue; /* dead */
-		if ((loc & LOC_TOMB) && sl_purge(db, DKV_GC_LANE, dkv_off(db, n)) == 0)
+		if ((loc & ~LOC_TOMB) != o) {
+			if (!gc_tomb_kept(db, id, h))
+				continue; /* dead */
+			n = NULL; /* copied, pointed at by nothing */
+		}
+		if (n && (loc & LOC_TOMB) && sl_purge(db, DKV_GC_LANE, dkv_off(db, n)) == 0)
 			continue; /* a tombstone no snapshot needs any more */
 		uint64_t to, tgen;
 		int rc = seg_reserve(db, DKV_GC_LANE, sz, SEG_USE_GC, &to, &tgen);
@@ -247,7 +277,9 @@ static int gc_segment(struct gc_ctx *g, uint32_t id)
 		pthread_mutex_lock(&gl->mu);
 		epoch_pin();
 		rc = gc_group(g, id, &off, end);
-		gc_publish(g);
+		int prc = gc_publish(g);
+		if (!rc)
+			rc = prc;
 		epoch_unpin();
 		pthread_mutex_unlock(&gl->mu);
 		gc_throttle(g);

@@ -12,14 +12,14 @@
  *
  * LAYERS
  *   8  engine/db.c                                  open/close, put/get/delete
- *   7  engine/recovery.c engine/dump.c engine/backup.c     after a crash; backups
+ *   7  engine/recovery.c engine/blkopen.c engine/dump.c engine/backup.c   after a crash; block open; backups
  *   6  engine/stats.c engine/gc.c engine/batch.c engine/iter.c
  *   5  engine/dindex.c engine/dhash.c engine/dindex_build.c engine/skiplist.c engine/skiplist_write.c
  *   4  engine/nodealloc.c                           node slots
- *   3  engine/segment.c                             segments, space, GC kick
+ *   3  engine/blk.c engine/segment.c                segment files (block); segments, space
  *   2  engine/lane.c engine/snapshot.c              writer lanes, seqs; snapshots
  *   1  engine/status.c engine/record.c engine/epoch.c      codes; records; epochs
- *   0  pmem/util.c pmem/persist.c pmem/pool.c io/stream.c  no keys, no engine
+ *   0  pmem/util.c pmem/persist.c pmem/pool.c io/stream.c io/segfile.c  no keys, no engine
  * END
  */
 #ifndef DAXKV_INTERNAL_H
@@ -64,6 +64,7 @@ struct dkv_seg {
 	_Atomic uint64_t age_seq; /* sealed: newest seq it holds (GC's age); GC lane:
 	                             newest seq copied so far */
 	_Atomic int gc_skip;    /* GC found damage in it: leave it alone */
+	_Atomic uint64_t min_seq; /* block, log: the oldest seq it holds (UINT64_MAX none) */
 	bool headroom;          /* active, taken from the delete headroom: puts may not
 	                           append to it while free segments are short */
 	/* node segments */
@@ -92,8 +93,25 @@ struct retired {
 
 struct dkv_snap; /* snapshot.c: a registered snapshot */
 
+/* The block backend (blk.c, blkopen.c); db->blk is NULL on DAX. */
+#define DKV_DIR_MAX 4096u
+struct io_segfile;
+struct dkv_blk {
+	char dir[DKV_DIR_MAX];
+	int dirfd;
+	int lockfd;           /* holds the store's flock */
+	int volatile_fs;      /* tmpfs/ramfs: nothing survives a reboot */
+	pthread_mutex_t log_mu; /* writer lanes' appends to the shared segment */
+	_Atomic(struct io_segfile *) *files; /* per segment: the file being appended */
+	_Atomic uint64_t next_gen; /* CRC seeds: above every file's ever seen */
+	_Atomic uint64_t syncs_closed, waits_closed;
+	struct rp_list *replay; /* open: the records blk_replay applies */
+	uint64_t *min_seq0;     /* open: each segment file's oldest seq */
+};
+
 struct daxkv {
 	struct pool pool;
+	struct dkv_blk *blk; /* block backend state, NULL on DAX */
 	char *base;
 	struct pool_hdr *hdr;
 	struct sb_state *sb;
@@ -281,6 +299,27 @@ void dkv_purge_later(struct daxkv *db, uint64_t node_off);
 /* Takes the whole queue (*n entries; the caller frees it). */
 uint64_t *dkv_purge_take(struct daxkv *db, size_t *n);
 
+/* ---- blk.c: the block backend's segment files (db->blk set) ---- */
+void blk_seg_name(uint32_t id, char *buf, size_t cap);
+/* Creates segment id's file from its image's first block (BLK-2). */
+int blk_seg_create(struct daxkv *db, uint32_t id);
+/* Seals id's file: records durable, header block written, reads mapped. */
+int blk_seg_seal(struct daxkv *db, uint32_t id);
+/* After the grace period of a released segment: its file removed, its
+ * range zero DRAM again. */
+void blk_seg_drop(struct daxkv *db, uint32_t id);
+/* Around reserve + copy of records: writer lanes hold log_mu (one shared
+ * segment); end is the end offset of what was appended. */
+void blk_append_begin(struct daxkv *db, unsigned lane);
+void blk_append_end(struct daxkv *db, unsigned lane, uint64_t end);
+/* Returns when the records of the segment holding end - 1 are durable up to
+ * end (group commit): OK, or EIO/ENOSPC (the handle breaks: BLK-3). */
+int blk_sync(struct daxkv *db, uint64_t end);
+/* blk_sync of everything the lane's active segment holds. */
+int blk_sync_lane(struct daxkv *db, unsigned lane);
+/* Durable writes made, and callers that waited for another's write. */
+void blk_stats(struct daxkv *db, uint64_t *syncs, uint64_t *waits);
+
 /* ---- segment.c ---- */
 /* Who asks for space, from the least to the most entitled: puts (and new
  * nodes, batches) stop while reserve + reserve_del segments are left, deletes
@@ -299,7 +338,8 @@ int seg_take(struct daxkv *db, unsigned state, unsigned lane, enum seg_use use);
  * when full.  Sets *off (pool offset) and *gen.  Caller holds the lane. */
 int seg_reserve(struct daxkv *db, unsigned lane, uint64_t len, enum seg_use use, uint64_t *off,
 		uint64_t *gen);
-void seg_seal(struct daxkv *db, uint32_t id);
+/* Seals a log segment: OK, or (block) the error of its file (handle broken). */
+int seg_seal(struct daxkv *db, uint32_t id);
 /* Marks a log segment free on media; the DRAM free list gets it after the
  * epoch grace period. */
 void seg_release(struct daxkv *db, uint32_t id);
@@ -318,6 +358,24 @@ bool seg_wait_space(struct daxkv *db, enum seg_use use, uint64_t *until_ns);
 #define DKV_SPACE_WAIT_NS (2ull * 1000 * 1000 * 1000)
 uint32_t seg_free_count(struct daxkv *db);
 uint64_t seg_max_record(const struct daxkv *db);
+/* Records appended through lane up to end are durable: a fence on DAX, the
+ * group commit of the segment file on block (OK, EIO, ENOSPC). */
+static inline int seg_durable(struct daxkv *db, uint64_t end)
+{
+	pm_fence();
+	return DKV_UNLIKELY(db->blk != NULL) ? blk_sync(db, end) : 0;
+}
+/* Around seg_reserve + rec_write (block: one shared segment, in seq order). */
+static inline void seg_append_begin(struct daxkv *db, unsigned lane)
+{
+	if (DKV_UNLIKELY(db->blk != NULL))
+		blk_append_begin(db, lane);
+}
+static inline void seg_append_end(struct daxkv *db, unsigned lane, uint64_t end)
+{
+	if (DKV_UNLIKELY(db->blk != NULL))
+		blk_append_end(db, lane, end);
+}
 
 /* ---- nodealloc.c ---- */
 int na_init(struct daxkv *db);
@@ -442,6 +500,21 @@ int dkv_recover(struct daxkv *db);
  * upper levels, back links and node bitmaps from it; ECORRUPT (the pool stays
  * marked) when level 0 itself is damaged: `daxkv check --repair`. */
 int dkv_reindex(struct daxkv *db);
+
+/* ---- blkopen.c ---- */
+/* The geometry options ask for (pool, segment size, segments): 0 or EINVAL. */
+int dkv_geometry(const daxkv_options *o, uint64_t *psz, uint64_t *ssz, uint64_t *nsegs);
+/* A new pool's layout at db->base: superblock, head, lanes, segment headers. */
+void dkv_format_layout(struct daxkv *db, uint64_t ssz, uint64_t nsegs);
+void dkv_fill_hdr(struct pool_hdr *ph, uint64_t psz, uint64_t ssz, uint64_t nsegs);
+/* Block: the directory (created with o->create), its lock and STORE, the
+ * volatile pool formatted, the segment files mapped and their records listed. */
+int blk_open(struct daxkv *db, const char *path, const daxkv_options *o);
+/* After attach: the listed records applied in seq order (the index rebuilt). */
+int blk_replay(struct daxkv *db);
+/* Close: the active segments sealed.  OK or the first file error. */
+int blk_close(struct daxkv *db);
+void blk_free(struct daxkv *db);
 
 /* ---- db.c ---- */
 /* Points db's layout fields (base, hdr, sb, head, geometry) into the mapped

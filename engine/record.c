@@ -45,6 +45,12 @@ void rec_write(struct daxkv *db, uint64_t off, uint64_t gen, const struct rec_in
 		     off - dkv_seg_start(db, dkv_seg_of(db, off)) + total <= db->seg_size);
 
 	h.crc = rec_crc(gen, &h, r->key, r->val);
+	if (DKV_UNLIKELY(db->blk != NULL)) { /* GC's tombstone rule (gc.c) */
+		_Atomic uint64_t *m = &db->segs[dkv_seg_of(db, off)].min_seq;
+		uint64_t cur = atomic_load_explicit(m, memory_order_relaxed);
+		while (r->seq < cur && !atomic_compare_exchange_weak(m, &cur, r->seq))
+			;
+	}
 	if (total <= REC_STAGE) {
 		/* One NT copy of the whole record: fewest partial lines. */
 		char *s = (char *)stage;

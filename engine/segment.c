@@ -134,7 +134,9 @@ int seg_take(struct daxkv *db, unsigned state, unsigned lane, enum seg_use use)
 
 	struct dkv_seg *s = &db->segs[id];
 	struct seg_hdr *h = dkv_seg_hdr(db, id);
-	uint64_t gen = s->gen + 1;
+	/* Block: a new file; its seed above every seed of files a crash may
+	 * bring back under this name. */
+	uint64_t gen = db->blk ? atomic_fetch_add(&db->blk->next_gen, 1) : s->gen + 1;
 	DAXKV_ASSERT(atomic_load(&s->state) == SEG_FREE); /* on the free list: free */
 	/* PERSIST(SEG-1): reset what the new state relies on, then publish it. */
 	h->tail = SEG_DATA_OFF;
@@ -149,15 +151,27 @@ int seg_take(struct daxkv *db, unsigned state, unsigned lane, enum seg_use use)
 	atomic_store(&s->tail, SEG_DATA_OFF);
 	atomic_store(&s->live, 0);
 	atomic_store(&s->age_seq, 0);
+	atomic_store(&s->min_seq, UINT64_MAX);
 	atomic_store(&s->gc_skip, 0);
 	s->headroom = headroom;
 	atomic_store(&s->state, state);
 	seg_publish_sw(db, id, SW_MAKE(state, lane, gen));
 	DAXKV_ASSERT(h->tail == SEG_DATA_OFF && SW_GEN(h->sw) == gen); /* SEG-1 after */
+	if (db->blk && state == SEG_ACTIVE) {
+		int rc = blk_seg_create(db, id); /* PERSIST(BLK-2) */
+		if (rc) { /* no file: the segment goes back, the write fails */
+			atomic_store(&s->state, SEG_FREE);
+			seg_publish_sw(db, id, SW_MAKE(SEG_FREE, 0, gen));
+			pthread_mutex_lock(&db->seg_mu);
+			db->free_ids[db->nfree++] = id;
+			pthread_mutex_unlock(&db->seg_mu);
+			return rc;
+		}
+	}
 	return (int)id;
 }
 
-void seg_seal(struct daxkv *db, uint32_t id)
+int seg_seal(struct daxkv *db, uint32_t id)
 {
 	struct dkv_seg *s = &db->segs[id];
 	struct seg_hdr *h = dkv_seg_hdr(db, id);
@@ -173,6 +187,7 @@ void seg_seal(struct daxkv *db, uint32_t id)
 	atomic_store(&s->state, SEG_SEALED);
 	seg_publish_sw(db, id, SW_MAKE(SEG_SEALED, s->owner, s->gen));
 	DAXKV_ASSERT(h->tail == atomic_load(&s->tail) && h->tail <= db->seg_size); /* SEG-1 */
+	return db->blk ? blk_seg_seal(db, id) : 0;
 }
 
 uint64_t seg_max_record(const struct daxkv *db)
@@ -183,6 +198,9 @@ uint64_t seg_max_record(const struct daxkv *db)
 int seg_reserve(struct daxkv *db, unsigned lane, uint64_t len, enum seg_use use, uint64_t *off,
 		uint64_t *gen)
 {
+	/* Block: the writer lanes share lane 0's segment (blk.c, under log_mu). */
+	if (db->blk && lane != DKV_GC_LANE)
+		lane = 0;
 	struct dkv_lane *L = &db->lanes[lane];
 	if (len > seg_max_record(db))
 		return dkv_err(DAXKV_ETOOBIG, "record of %llu bytes exceeds the largest this "
@@ -201,8 +219,11 @@ int seg_reserve(struct daxkv *db, unsigned lane, uint64_t len, enum seg_use use,
 	if (L->seg < 0 || atomic_load(&db->segs[L->seg].tail) + len > db->seg_size) {
 		/* PERSIST(SEG-1): sealed before the next one is active, so a lane
 		 * never owns two active segments after a crash. */
-		if (L->seg >= 0)
-			seg_seal(db, (uint32_t)L->seg);
+		if (L->seg >= 0) {
+			int rc = seg_seal(db, (uint32_t)L->seg);
+			if (rc)
+				return rc; /* block: the file failed; the handle broke */
+		}
 		L->seg = -1;
 		int id = seg_take(db, SEG_ACTIVE, lane, use);
 		if (id < 0)
@@ -223,6 +244,8 @@ int seg_reserve(struct daxkv *db, unsigned lane, uint64_t len, enum seg_use use,
 
 static void seg_free_cb(struct daxkv *db, uint64_t id)
 {
+	if (db->blk)
+		blk_seg_drop(db, (uint32_t)id);
 	pthread_mutex_lock(&db->seg_mu);
 	db->free_ids[db->nfree++] = (uint32_t)id;
 	pthread_mutex_unlock(&db->seg_mu);

@@ -48,14 +48,18 @@ static int write_rec(struct daxkv *db, unsigned lane, const struct sl_put *op, u
 		return 0;
 	}
 	uint64_t gen;
+	seg_append_begin(db, lane); /* block: the shared segment, in seq order */
 	int rc = seg_reserve(db, lane, *size, type == REC_DEL ? SEG_USE_DELETE : SEG_USE_PUT, off,
 			     &gen);
-	if (rc)
+	if (rc) {
+		seg_append_end(db, lane, 0);
 		return rc;
+	}
 	struct rec_in r = { .type = type, .key = op->key.k, .klen = op->key.len,
 			    .val = op->val, .vlen = vlen, .seq = seq ? seq : dkv_next_seq(db, 1),
 			    .prev = prev };
 	rec_write(db, *off, gen, &r);
+	seg_append_end(db, lane, *off + *size);
 	return 0;
 }
 
@@ -141,7 +145,13 @@ static int insert_new(struct daxkv *db, unsigned lane, const struct sl_put *op,
 	n->prev = preds[0] == db->head ? 0 : dkv_off(db, preds[0]);
 	pm_flush(n, sizeof(*n) + 8 * level);
 	dkv_slot_set(db, lane, noff | LANE_OP_ALLOC);
-	pm_fence(); /* PERSIST(SL-1): record, node and slot durable before the link. */
+	/* PERSIST(SL-1): record, node and slot durable before the link (block:
+	 * the record in its file, BLK-1; nothing is linked on failure). */
+	rc = seg_durable(db, roff + size);
+	if (DKV_UNLIKELY(rc)) {
+		unlock_all(&lk);
+		return rc;
+	}
 	/* The bitmap's atomics before the link's flush (na_commit says why). */
 	na_commit(db, noff, level);
 	set_next(preds[0], 0, noff);
@@ -247,6 +257,17 @@ static int update_locked(struct daxkv *db, unsigned lane, const struct sl_put *o
 	if (op->is_delete) {
 		seq = op->pre_off ? op->pre_seq : dkv_next_seq(db, 1);
 		if (dkv_snap_allows_unlink(db, seq)) {
+			if (db->blk) {
+				/* Block: the log is the truth (its index is rebuilt from
+				 * it), so the delete is a durable tombstone first. */
+				uint64_t toff, tsz;
+				rc = write_rec(db, lane, op, REC_DEL, old & ~LOC_TOMB, seq, &toff,
+					       &tsz);
+				if (!rc)
+					rc = seg_durable(db, toff + tsz); /* PERSIST(BLK-1) */
+				if (rc)
+					goto out;
+			}
 			/* No snapshot needs the old version: unlink now.  The index is
 			 * the truth, so no record is needed (and a full pool still
 			 * accepts deletes).  TOMB on a put record = deleted, no record. */
@@ -267,7 +288,10 @@ static int update_locked(struct daxkv *db, unsigned lane, const struct sl_put *o
 		       &roff, &size);
 	if (rc)
 		goto out;
-	pm_fence(); /* PERSIST(SL-1): the record is durable before the node points at it. */
+	/* PERSIST(SL-1): the record is durable before the node points at it. */
+	rc = seg_durable(db, roff + size);
+	if (DKV_UNLIKELY(rc))
+		goto out;
 	/* Atomic: iterators read it unlocked (a prefetch's length, iter.c). */
 	__atomic_store_n(&n->rsize8, (uint32_t)(size >> 3), __ATOMIC_RELAXED);
 	seg_live_add(db, old & ~LOC_TOMB, -(int64_t)oldsz); /* before: see above */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "engine/internal.h"
+#include "io/segfile.h"
 
 
 int dkv_recount(struct daxkv *db)
@@ -68,7 +69,13 @@ static void stats_fill(daxkv *db, daxkv_stats *st)
 	st->capacity_bytes = (uint64_t)db->nsegs * seg_max_record(db);
 	st->gc_runs = atomic_load(&db->gc_runs);
 	st->gc_bytes_moved = atomic_load(&db->gc_bytes_moved);
-	st->backend = DAXKV_BACKEND_DAX;
+	st->backend = db->blk ? DAXKV_BACKEND_BLOCK : DAXKV_BACKEND_DAX;
+	if (db->blk) {
+		st->volatile_media = db->blk->volatile_fs;
+		blk_stats(db, &st->device_writes, &st->sync_waits);
+	} else {
+		st->volatile_media = db->pool.fd >= 0 && iosf_volatile_fs(db->pool.fd);
+	}
 	st->segment_size = db->seg_size;
 	st->bytes_written = db->written_base;
 	for (unsigned l = 0; l < DKV_LANES; l++)

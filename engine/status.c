@@ -33,7 +33,11 @@ DAXKV_API const char *daxkv_strerror(int code)
 #define OPTIONS_V1_SIZE 64u
 #define STATS_V1_SIZE 120u
 _Static_assert(sizeof(daxkv_options) == OPTIONS_V1_SIZE, "daxkv_options grew: new V size");
-_Static_assert(sizeof(daxkv_stats) == STATS_V1_SIZE, "daxkv_stats grew: new V size");
+/* 0.3 added volatile_media, device_writes, sync_waits: older callers' sizes
+ * keep working (dkv_stats_copy_out writes what their size covers). */
+#define STATS_V2_SIZE 144u
+_Static_assert(sizeof(daxkv_stats) == STATS_V2_SIZE, "daxkv_stats grew: new V size");
+_Static_assert(STATS_V1_SIZE < STATS_V2_SIZE, "layouts only grow");
 /* The smallest layout a caller may pass: the size field and one more. */
 #define SIZED_MIN 16u
 

@@ -221,7 +221,16 @@ typedef struct daxkv_stats {
 	/* Added in 0.2 (SOVERSION 1): */
 	uint64_t record_max_bytes; /* largest record, and largest batch, this store takes:
 	                              48 B header + key + value (8 B aligned) must fit */
-	uint64_t pool_bytes;     /* size of the pool file */
+	uint64_t pool_bytes;     /* size of the pool file (block: the store's capacity, segment
+	                            files included, as pool_size made it) */
+	/* Added in 0.3: */
+	int volatile_media;      /* 1: the store is on a filesystem whose content does not
+	                            survive a reboot (tmpfs, ramfs: /dev/shm without
+	                            PMEM_IS_PMEM_FORCE): a reboot loses everything */
+	uint64_t device_writes;  /* block: durable writes to segment files so far (one per
+	                            group commit: puts / this = puts per device write) */
+	uint64_t sync_waits;     /* block: writes that waited for another's device write and
+	                            were covered by it (group commit at work) */
 } daxkv_stats;
 
 /* Fills *st.  daxkv_stats_get_sized() fills the first size bytes (the fields

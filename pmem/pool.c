@@ -7,6 +7,7 @@
  * refused: flushes there would not make data durable (docs/ARCHITECTURE.md).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <libpmem.h>
@@ -66,10 +67,33 @@ static int map_fd(int fd, size_t size, int read_only, int allow_nonpmem, const c
 		return dkv_err(DAXKV_ENOTSUP,
 			       "%s is not on persistent memory (no DAX mapping); mount a DAX "
 			       "filesystem, or for tests use /dev/shm with PMEM_IS_PMEM_FORCE=1 "
-			       "(the block backend is not available yet)",
+			       "(a new store here gets the block backend)",
 			       path);
 	}
 	return 0;
+}
+
+int pool_probe_dax(const char *path)
+{
+	char probe[4200];
+	const char *slash = strrchr(path, '/');
+	int dl = slash ? (int)(slash - path) : 1;
+	snprintf(probe, sizeof(probe), "%.*s/.daxkv-probe-%d", dl,
+		 slash ? (slash == path ? "/" : path) : ".", (int)getpid());
+	int fd = open(probe, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	int r = -1;
+	if (posix_fallocate(fd, 0, POOL_HDR_SIZE) == 0) {
+		void *a = mmap(NULL, POOL_HDR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (a != MAP_FAILED) {
+			r = pmem_is_pmem(a, POOL_HDR_SIZE) ? 1 : 0;
+			munmap(a, POOL_HDR_SIZE);
+		}
+	}
+	close(fd);
+	unlink(probe);
+	return r;
 }
 
 int pool_create(const char *path, uint64_t size, struct pool *p)

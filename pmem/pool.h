@@ -67,6 +67,9 @@ int pool_create(const char *path, uint64_t size, struct pool *p);
  * ENOSTORE so that create may reformat. */
 int pool_open(const char *path, int read_only, int allow_nonpmem, struct pool *p);
 void pool_close(struct pool *p);
+/* Whether a pool file created at path would be (emulated) pmem: a probe file
+ * beside it, mapped and asked.  1 yes, 0 no, -1 the probe failed. */
+int pool_probe_dax(const char *path);
 /* Fills in magic/version/crc of a formatted header and persists it, then
  * its backup copy.  h is the header at offset 0 of a mapped pool. */
 void pool_hdr_seal(struct pool_hdr *h);

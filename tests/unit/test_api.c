@@ -7,7 +7,7 @@
  * Child modes (the test re-executes itself for a clean second process):
  *   test_api --child-busy PATH           open of a pool held by the parent: EBUSY
  *   test_api --child-open PATH           open after the parent closed it: OK
- *   test_api --child-nondax NEW OLD      without PMEM_IS_PMEM_FORCE: ENOTSUP
+ *   test_api --child-nondax NEW OLD      without PMEM_IS_PMEM_FORCE: block / ENOTSUP
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -70,15 +70,37 @@ static int child_nondax(const char *newpath, const char *oldpath)
 		return 2;
 	}
 	daxkv_options o = dkvt_opts(POOL16, DKVT_MIB, 1, 0);
+	o.backend = DAXKV_BACKEND_AUTO;
 	daxkv *db = SENTINEL;
+	/* auto on a non-DAX filesystem: the block backend, a directory */
 	int rc = daxkv_open(newpath, &o, &db);
-	if (rc == DAXKV_OK)
-		daxkv_close(db);
-	else
-		CHILD_CHECK(db == SENTINEL);
 	fprintf(stderr, "non-DAX create (auto): %s: %s\n", daxkv_strerror(rc), daxkv_errmsg());
-	CHILD_CHECK(rc == DAXKV_ENOTSUP);
-	CHILD_CHECK(errmsg_set());
+	CHILD_CHECK(rc == DAXKV_OK);
+	if (rc == DAXKV_OK) {
+		daxkv_stats st;
+		CHILD_CHECK(daxkv_stats_get(db, &st) == DAXKV_OK);
+		CHILD_CHECK(st.backend == DAXKV_BACKEND_BLOCK);
+		CHILD_CHECK(st.volatile_media == 0); /* /tmp: a disk */
+		CHILD_CHECK(absent(db, "nothing", 7));
+		CHILD_CHECK(put_s(db, "k", "v") == DAXKV_OK);
+		CHILD_CHECK(daxkv_close(db) == DAXKV_OK);
+		struct stat sb;
+		CHILD_CHECK(stat(newpath, &sb) == 0 && S_ISDIR(sb.st_mode));
+		db = SENTINEL;
+		o.create = 0;
+		rc = daxkv_open(newpath, &o, &db); /* auto: a directory is a block store */
+		CHILD_CHECK(rc == DAXKV_OK);
+		if (rc == DAXKV_OK) {
+			CHILD_CHECK(has_str(db, "k", "v"));
+			daxkv_close(db);
+		}
+		o.create = 1;
+		/* a block store is not a DAX pool */
+		o.backend = DAXKV_BACKEND_DAX;
+		db = SENTINEL;
+		CHILD_CHECK(daxkv_open(newpath, &o, &db) == DAXKV_ENOTSUP && db == SENTINEL);
+		dkvt_remove(newpath);
+	}
 
 	o.backend = DAXKV_BACKEND_DAX;
 	db = SENTINEL;
@@ -90,8 +112,13 @@ static int child_nondax(const char *newpath, const char *oldpath)
 	CHILD_CHECK(rc == DAXKV_ENOTSUP);
 	CHILD_CHECK(errmsg_set());
 
-	/* an existing pool on a non-DAX file is not used as if it were pmem */
+	/* an existing pool on a non-DAX file is not used as if it were pmem,
+	 * nor as a block store */
 	o = dkvt_opts(0, 0, 0, 0);
+	o.backend = DAXKV_BACKEND_BLOCK;
+	db = SENTINEL;
+	CHILD_CHECK(daxkv_open(oldpath, &o, &db) == DAXKV_ENOTSUP && db == SENTINEL);
+	o.backend = DAXKV_BACKEND_AUTO;
 	db = SENTINEL;
 	rc = daxkv_open(oldpath, &o, &db);
 	if (rc == DAXKV_OK)
@@ -136,7 +163,11 @@ static void test_create_open_close(void)
 	CU_ASSERT_PTR_NOT_EQUAL(db, SENTINEL);
 	struct stat sb;
 	CU_ASSERT_EQUAL(stat(path, &sb), 0);
-	CU_ASSERT_EQUAL((uint64_t)sb.st_size, POOL16);
+	if (dkvt_backend() == DAXKV_BACKEND_BLOCK) { /* a directory: STORE, LOCK, segments */
+		CU_ASSERT(S_ISDIR(sb.st_mode));
+	} else {
+		CU_ASSERT_EQUAL((uint64_t)sb.st_size, POOL16);
+	}
 	daxkv_stats st;
 	CU_ASSERT_EQUAL(daxkv_stats_get(db, &st), DAXKV_OK);
 	CU_ASSERT_EQUAL(st.keys, 0);
@@ -270,8 +301,13 @@ static void test_open_random_bytes(void)
 	const size_t sizes[] = {POOL16, 4096, 0};
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		dkvt_remove(path);
-		CU_ASSERT_EQUAL_FATAL(write_random_file(path, sizes[i], 42 + i), 0);
-		uint64_t h = file_hash(path);
+		/* block: a directory whose STORE file is random bytes */
+		char file[300];
+		bool blk = dkvt_backend() == DAXKV_BACKEND_BLOCK;
+		snprintf(file, sizeof(file), "%s%s", path, blk ? "/STORE" : "");
+		CU_ASSERT_EQUAL_FATAL(blk ? mkdir(path, 0755) : 0, 0);
+		CU_ASSERT_EQUAL_FATAL(write_random_file(file, sizes[i], 42 + i), 0);
+		uint64_t h = file_hash(file);
 		daxkv_options o = dkvt_opts(0, 0, 0, 0);
 		daxkv *db = SENTINEL;
 		int rc = daxkv_open(path, &o, &db);
@@ -290,7 +326,7 @@ static void test_open_random_bytes(void)
 			CU_ASSERT_EQUAL(rc, DAXKV_ENOTPOOL);
 			CU_ASSERT_PTR_EQUAL(db, SENTINEL);
 		}
-		CU_ASSERT_EQUAL(file_hash(path), h); /* untouched */
+		CU_ASSERT_EQUAL(file_hash(file), h); /* untouched */
 	}
 	dkvt_remove(path);
 }
@@ -357,6 +393,7 @@ static void test_open_busy(void)
 
 static void test_nondax_enotsup(void)
 {
+	DKVT_DAX_ONLY(); /* it picks the backends itself */
 	char newp[256], oldp[256];
 	dkvt_path_in(newp, sizeof(newp), "/tmp", "nondax-new");
 	dkvt_path_in(oldp, sizeof(oldp), "/tmp", "nondax-old");
@@ -755,6 +792,7 @@ static uint64_t flushes_now(void)
  * batches share fences. */
 static void test_fence_budget(void)
 {
+	DKVT_DAX_ONLY(); /* fences are pmem's durability; test_block counts device writes */
 	char path[256], k[DKVT_KEYBUF];
 	uint8_t v[100];
 	daxkv *db = fresh("api-budget", path, sizeof(path), POOL16, DKVT_MIB);

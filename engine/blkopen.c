@@ -1,0 +1,443 @@
+/*
+ * blkopen.c -- a block-backend store's directory: create, open (the
+ * volatile pool formatted, the segment files mapped, the index rebuilt by a
+ * replay of their records) and close (docs/ARCHITECTURE.md, "The block
+ * backend").  Also the pool layout every new pool starts from, DAX or
+ * volatile (dkv_format_layout).
+ *
+ * The directory holds:
+ *   STORE          the geometry: struct pool_hdr and its copy, CRC-sealed,
+ *                  written once at create (tmp + rename + directory sync)
+ *   LOCK           flock'd: one read-write process, or readers
+ *   %08x.seg       one file per log segment of the pool (its id), the
+ *                  segment's bytes: struct seg_hdr at 0, records from 256
+ *
+ * Open replays every record of every segment file in seq order into the
+ * index (puts insert or replace, deletes remove): seqs grow across the
+ * shared segment's files and a key's versions get their seqs under its
+ * node's lock, so seq order is the order the running store applied them
+ * in; GC's copies keep their seq (the same record twice is applied twice,
+ * harmlessly).  A segment file's scan stops at its first record that fails
+ * its checks: a torn tail is cut there (its header rewritten SEALED with
+ * that tail); a batch whose last record is missing at the end of the log is
+ * dropped whole.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/internal.h"
+#include "io/segfile.h"
+
+#define BLK_STORE "STORE"
+#define BLK_LOCK "LOCK"
+#define DEFAULT_POOL (1ull << 30)
+
+/* ---- the layout of a new pool (DAX and block) ---- */
+
+static uint64_t default_seg_size(uint64_t pool)
+{
+	uint64_t s = 1ull << 26;
+	while (s > (1ull << 20) && s > pool / 32)
+		s >>= 1;
+	return s;
+}
+
+int dkv_geometry(const daxkv_options *o, uint64_t *psz, uint64_t *ssz, uint64_t *nsegs)
+{
+	*psz = o->pool_size ? o->pool_size : DEFAULT_POOL;
+	*ssz = o->segment_size ? o->segment_size : default_seg_size(*psz);
+	if (*ssz < (64u << 10) || (*ssz & (*ssz - 1)) || *ssz > (1ull << 32))
+		return dkv_err(DAXKV_EINVAL, "segment_size %llu: a power of two from 64 KiB to "
+			       "4 GiB", (unsigned long long)*ssz);
+	*psz &= ~4095ull;
+	if (*psz < DKV_SEG_BASE + 4 * *ssz)
+		return dkv_err(DAXKV_EINVAL, "pool_size %llu too small: at least 4 segments of "
+			       "%llu bytes", (unsigned long long)*psz, (unsigned long long)*ssz);
+	*nsegs = (*psz - DKV_SEG_BASE) / *ssz;
+	if (*nsegs > (1u << 24))
+		return dkv_err(DAXKV_EINVAL, "too many segments: raise segment_size");
+	return 0;
+}
+
+void dkv_format_layout(struct daxkv *db, uint64_t ssz, uint64_t nsegs)
+{
+	char *base = db->base;
+	struct sb_state *sb = (struct sb_state *)(base + DKV_SB_STATE_OFF);
+	memset(sb, 0, sizeof(*sb));
+	sb->clean = 1;
+	pm_flush(sb, sizeof(*sb));
+	sl_format_head(db);
+	pm_set_nodrain(base + DKV_LANES_OFF, 0, DKV_LANES * sizeof(struct lane_slot));
+	for (uint64_t i = 0; i < nsegs; i++) {
+		struct seg_hdr *h = (struct seg_hdr *)(base + DKV_SEG_BASE + i * ssz);
+		memset(h, 0, sizeof(*h));
+		h->magic = SEG_MAGIC;
+		h->tail = SEG_DATA_OFF;
+		pm_flush(h, sizeof(*h));
+	}
+	pm_fence();
+}
+
+void dkv_fill_hdr(struct pool_hdr *ph, uint64_t psz, uint64_t ssz, uint64_t nsegs)
+{
+	memset(ph, 0, sizeof(*ph));
+	ph->pool_size = psz;
+	ph->seg_size = ssz;
+	ph->seg_base = DKV_SEG_BASE;
+	ph->nsegs = (uint32_t)nsegs;
+	ph->nlanes = DKV_LANES;
+	ph->create_time_ns = dkv_now_ns();
+	ph->uuid_lo = dkv_now_ns() ^ ((uint64_t)getpid() << 32);
+}
+
+/* ---- the directory ---- */
+
+static int os_err(int e, const char *what, const char *path)
+{
+	int code = e == ENOSPC || e == EDQUOT ? DAXKV_EIO
+		   : e == EACCES || e == EPERM || e == EROFS ? DAXKV_EACCES
+		   : e == ENOENT ? DAXKV_ENOSTORE
+		   : e == ENOTDIR ? DAXKV_ENOTPOOL : DAXKV_EIO;
+	return dkv_err(code, "%s %s: %s", what, path, strerror(e));
+}
+
+static int open_dir(struct dkv_blk *b, const char *path, const daxkv_options *o)
+{
+	if (o->create && mkdir(path, 0755) != 0 && errno != EEXIST)
+		return os_err(errno, "create directory", path);
+	b->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (b->dirfd < 0)
+		return errno == ENOENT ? dkv_err(DAXKV_ENOSTORE, "no store at %s (open with "
+						  "create set to make one)", path)
+				       : os_err(errno, "open", path);
+	b->lockfd = openat(b->dirfd, BLK_LOCK, (o->read_only ? O_RDONLY : O_RDWR | O_CREAT) |
+					       O_CLOEXEC, 0644);
+	if (b->lockfd < 0 && errno == ENOENT)
+		return dkv_err(DAXKV_ENOSTORE, "no store at %s (no %s file)", path, BLK_LOCK);
+	if (b->lockfd < 0)
+		return os_err(errno, "open the lock file of", path);
+	if (flock(b->lockfd, (o->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0)
+		return errno == EWOULDBLOCK
+			       ? dkv_err(DAXKV_EBUSY, "%s is open in another process", path)
+			       : os_err(errno, "lock", path);
+	b->volatile_fs = iosf_volatile_fs(b->dirfd);
+	return 0;
+}
+
+/* Reads STORE (or, creating, writes it): the geometry, sealed like a pool's. */
+static int read_store(struct daxkv *db, const daxkv_options *o, char *page)
+{
+	struct dkv_blk *b = db->blk;
+	struct pool_hdr *ph = (struct pool_hdr *)page;
+	size_t len = 0;
+	int rc = iosf_get_file(b->dirfd, BLK_STORE, page, POOL_HDR_SIZE, &len);
+	if (rc == DAXKV_ENOSTORE && o->create && !o->read_only) {
+		uint64_t psz, ssz, nsegs;
+		rc = dkv_geometry(o, &psz, &ssz, &nsegs);
+		if (rc)
+			return rc;
+		memset(page, 0, POOL_HDR_SIZE);
+		dkv_fill_hdr(ph, psz, ssz, nsegs);
+		pool_hdr_seal(ph);
+		return iosf_put_file(b->dirfd, b->dir, BLK_STORE, page, POOL_HDR_SIZE);
+	}
+	if (rc == DAXKV_ENOSTORE)
+		return dkv_err(DAXKV_ENOSTORE, "no store at %s (no %s file%s)", b->dir, BLK_STORE,
+			       o->create ? "" : "; open with create set to make one");
+	if (rc)
+		return rc;
+	if (len < sizeof(*ph))
+		return dkv_err(DAXKV_ENOTPOOL, "%s is not a daxkv store (its %s file has %zu "
+			       "bytes)", b->dir, BLK_STORE, len);
+	rc = pool_hdr_check(ph, ph->pool_size);
+	if (rc && len >= POOL_HDR_BACKUP_OFF + sizeof(*ph) &&
+	    pool_hdr_check((struct pool_hdr *)(page + POOL_HDR_BACKUP_OFF),
+			   ((struct pool_hdr *)(page + POOL_HDR_BACKUP_OFF))->pool_size) == 0) {
+		memcpy(ph, page + POOL_HDR_BACKUP_OFF, sizeof(*ph)); /* the copy is sound */
+		rc = 0;
+	}
+	if (rc)
+		return dkv_err(rc, "%s/%s: %s", b->dir, BLK_STORE, daxkv_errmsg());
+	if (ph->seg_base != DKV_SEG_BASE || ph->seg_size < (64u << 10) ||
+	    ph->seg_size > (1ull << 32))
+		return dkv_err(DAXKV_ECORRUPT, "%s/%s: a geometry daxkv does not make", b->dir,
+			       BLK_STORE);
+	return 0;
+}
+
+/* ---- segment files found at open ---- */
+
+struct rp_rec {
+	uint64_t seq;
+	uint64_t off;
+};
+
+struct rp_list {
+	struct rp_rec *r;
+	size_t n, cap;
+};
+
+static int rp_add(struct rp_list *l, uint64_t seq, uint64_t off)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 4096;
+		struct rp_rec *r = realloc(l->r, cap * sizeof(*r));
+		if (!r)
+			return dkv_err(DAXKV_ENOMEM, "out of memory (replay list)");
+		l->r = r;
+		l->cap = cap;
+	}
+	l->r[l->n++] = (struct rp_rec){ seq, off };
+	return 0;
+}
+
+/* Scans segment id (mapped, its header in DRAM): lists its records, sets
+ * its tail, cuts a torn one.  *min_seq, *max_seq: the seqs it holds. */
+static int scan_seg(struct daxkv *db, uint32_t id, struct rp_list *l, uint64_t *min_seq,
+		    uint64_t *max_seq, bool *torn)
+{
+	struct seg_hdr *h = dkv_seg_hdr(db, id);
+	uint64_t start = dkv_seg_start(db, id), gen = SW_GEN(h->sw);
+	bool sealed = SW_STATE(h->sw) == SEG_SEALED;
+	uint64_t limit = start + (sealed ? h->tail : db->seg_size), off = start + SEG_DATA_OFF;
+	size_t batch_from = SIZE_MAX; /* list index of an open batch's first record */
+	uint64_t batch_off = 0, sz;
+	*min_seq = UINT64_MAX;
+	*max_seq = 0;
+	while (off < limit && rec_check(db, off, gen, limit, &sz) == 0) {
+		const struct rec_hdr *r = rec_at(db, off);
+		int rc = rp_add(l, r->seq, off);
+		if (rc)
+			return rc;
+		if ((r->flags & REC_F_BATCH) && batch_from == SIZE_MAX) {
+			batch_from = l->n - 1;
+			batch_off = off;
+		}
+		if (r->flags & REC_F_BATCH_LAST)
+			batch_from = SIZE_MAX;
+		*min_seq = r->seq < *min_seq ? r->seq : *min_seq;
+		*max_seq = r->seq > *max_seq ? r->seq : *max_seq;
+		off += sz;
+	}
+	if (sealed && off != limit)
+		return dkv_err(DAXKV_ECORRUPT, "%s: segment file %08x.seg: damaged record at %llu "
+			       "of a sealed segment (tail %llu)", db->blk->dir, id,
+			       (unsigned long long)(off - start), (unsigned long long)h->tail);
+	if (batch_from != SIZE_MAX) { /* never committed: a torn batch at the end */
+		l->n = batch_from;
+		off = batch_off;
+	}
+	*torn = !sealed;
+	h->tail = off - start;
+	return 0;
+}
+
+/* Maps every segment file, lists their records; the DRAM headers say
+ * SEALED with the tail found. */
+static int load_segments(struct daxkv *db, struct rp_list *l)
+{
+	struct dkv_blk *b = db->blk;
+	int dfd = dup(b->dirfd);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return os_err(errno, "list", b->dir);
+	}
+	int rc = 0;
+	uint64_t max_gen = 0;
+	struct dirent *e;
+	while (!rc && (e = readdir(d)) != NULL) {
+		char name[32], *end;
+		if (strlen(e->d_name) != 12 || strcmp(e->d_name + 8, ".seg") != 0)
+			continue; /* not a segment file (STORE, LOCK, *.tmp) */
+		unsigned long id = strtoul(e->d_name, &end, 16);
+		blk_seg_name((uint32_t)id, name, sizeof(name));
+		if (end != e->d_name + 8 || strcmp(name, e->d_name) != 0)
+			continue;
+		if (id >= db->nsegs) {
+			rc = dkv_err(DAXKV_ECORRUPT, "%s: segment file %s beyond the store's %u "
+				     "segments", b->dir, name, db->nsegs);
+			break;
+		}
+		struct seg_hdr *h = dkv_seg_hdr(db, id);
+		rc = iosf_open_sealed(b->dirfd, name, db->seg_size, h, IOSF_BLOCK, h, IOSF_BLOCK);
+		if (rc)
+			break;
+		unsigned st = SW_STATE(h->sw);
+		if (h->magic != SEG_MAGIC || (st != SEG_ACTIVE && st != SEG_SEALED) ||
+		    SW_GEN(h->sw) == 0) {
+			if (!dkv_all_zero(h, sizeof(*h))) {
+				rc = dkv_err(DAXKV_ECORRUPT, "%s/%s: not a segment header", b->dir,
+					     name);
+				break;
+			}
+			/* Created, first block never written: nothing in it was acked. */
+			iosf_unmap(h, db->seg_size);
+			h->magic = SEG_MAGIC;
+			h->tail = SEG_DATA_OFF;
+			if (!db->read_only)
+				iosf_remove(b->dirfd, b->dir, name);
+			continue;
+		}
+		uint64_t lo, hi;
+		bool torn = false;
+		rc = scan_seg(db, id, l, &lo, &hi, &torn);
+		if (rc)
+			break;
+		max_gen = SW_GEN(h->sw) > max_gen ? SW_GEN(h->sw) : max_gen;
+		h->sw = SW_MAKE(SEG_SEALED, 0, SW_GEN(h->sw));
+		h->age_seq = hi;
+		h->live_bytes = 0;
+		b->min_seq0[id] = lo; /* into the segment table by blk_replay */
+		if (torn && !db->read_only) /* cut off: sealed at the tail found */
+			rc = iosf_rewrite(b->dirfd, name, h, sizeof(*h), 0);
+	}
+	closedir(d);
+	atomic_store(&b->next_gen, max_gen + 1);
+	return rc;
+}
+
+static int rp_cmp(const void *a, const void *b)
+{
+	const struct rp_rec *x = a, *y = b;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int blk_open(struct daxkv *db, const char *path, const daxkv_options *o)
+{
+	struct dkv_blk *b = calloc(1, sizeof(*b));
+	if (!b)
+		return dkv_err(DAXKV_ENOMEM, "out of memory");
+	b->dirfd = b->lockfd = -1;
+	pthread_mutex_init(&b->log_mu, NULL);
+	snprintf(b->dir, sizeof(b->dir), "%s", path);
+	db->blk = b;
+	char *hdrpage = calloc(1, POOL_HDR_SIZE); /* copied into the pool below */
+	if (!hdrpage)
+		return dkv_err(DAXKV_ENOMEM, "out of memory");
+	int rc = open_dir(b, path, o);
+	if (!rc)
+		rc = read_store(db, o, hdrpage);
+	if (rc) {
+		free(hdrpage);
+		return rc;
+	}
+	const struct pool_hdr *ph = (const struct pool_hdr *)hdrpage;
+	void *base = mmap(NULL, ph->pool_size, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED) {
+		rc = dkv_err(DAXKV_ENOMEM, "mapping %llu bytes for the volatile pool: %s",
+			     (unsigned long long)ph->pool_size, strerror(errno));
+		free(hdrpage);
+		return rc;
+	}
+	db->pool.base = base;
+	db->pool.size = ph->pool_size;
+	db->pool.hdr = (const struct pool_hdr *)base;
+	db->base = base;
+	memcpy(base, hdrpage, POOL_HDR_SIZE);
+	free(hdrpage);
+	ph = db->pool.hdr;
+	db->seg_size = ph->seg_size;
+	db->seg_base = ph->seg_base;
+	db->nsegs = ph->nsegs;
+	b->files = calloc(db->nsegs, sizeof(*b->files));
+	b->min_seq0 = calloc(db->nsegs, sizeof(*b->min_seq0));
+	if (!b->files || !b->min_seq0)
+		return dkv_err(DAXKV_ENOMEM, "out of memory");
+	db->head = (struct sl_node *)((char *)base + DKV_HEAD_OFF);
+	dkv_format_layout(db, db->seg_size, db->nsegs);
+	struct rp_list *l = calloc(1, sizeof(*l));
+	if (!l)
+		return dkv_err(DAXKV_ENOMEM, "out of memory");
+	b->replay = l;
+	return load_segments(db, l);
+}
+
+int blk_replay(struct daxkv *db)
+{
+	struct rp_list *l = db->blk->replay;
+	db->blk->replay = NULL;
+	int rc = 0;
+	uint64_t max_seq = 0;
+	for (uint32_t id = 0; id < db->nsegs; id++) {
+		struct dkv_seg *s = &db->segs[id];
+		if (s->state != SEG_SEALED)
+			continue;
+		atomic_store(&s->min_seq, db->blk->min_seq0[id]);
+		atomic_store(&s->live, 0);
+		max_seq = s->age_seq > max_seq ? s->age_seq : max_seq;
+	}
+	qsort(l->r, l->n, sizeof(*l->r), rp_cmp);
+	epoch_pin();
+	for (size_t i = 0; !rc && i < l->n; i++) {
+		const struct rec_hdr *h = rec_at(db, l->r[i].off);
+		struct sl_put op = { .key = { rec_key(h), h->klen }, .vlen = h->vlen,
+				     .is_delete = h->type == REC_DEL, .pre_off = l->r[i].off,
+				     .pre_seq = h->seq };
+		rc = sl_put(db, 0, &op);
+		if (rc == DAXKV_ENOTFOUND)
+			rc = 0; /* a delete of a key already gone */
+	}
+	epoch_unpin();
+	free(l->r);
+	free(l);
+	if (rc)
+		return rc;
+	atomic_store(&db->seq, max_seq);
+	if (!db->read_only)
+		dkv_lease_extend(db, max_seq);
+	return 0;
+}
+
+int blk_close(struct daxkv *db)
+{
+	struct dkv_blk *b = db->blk;
+	int rc = 0;
+	if (!b)
+		return 0;
+	if (!db->read_only && !atomic_load(&db->broken)) {
+		/* Sealed with their exact tails: the next open cuts nothing. */
+		unsigned lanes[2] = { 0, DKV_GC_LANE };
+		for (unsigned i = 0; i < 2; i++) {
+			int id = db->lanes[lanes[i]].seg;
+			if (id >= 0) {
+				int r = seg_seal(db, (uint32_t)id);
+				rc = rc ? rc : r;
+				db->lanes[lanes[i]].seg = -1;
+			}
+		}
+	}
+	return rc;
+}
+
+void blk_free(struct daxkv *db)
+{
+	struct dkv_blk *b = db->blk;
+	if (!b)
+		return;
+	if (b->files)
+		for (uint32_t id = 0; id < db->nsegs; id++)
+			iosf_close(atomic_load(&b->files[id]));
+	if (b->replay) {
+		free(b->replay->r);
+		free(b->replay);
+	}
+	free(b->files);
+	free(b->min_seq0);
+	if (b->lockfd >= 0)
+		close(b->lockfd);
+	if (b->dirfd >= 0)
+		close(b->dirfd);
+	pthread_mutex_destroy(&b->log_mu);
+	free(b);
+	db->blk = NULL;
+}

@@ -1,0 +1,396 @@
+/*
+ * segfile.c -- the files of a block-backend store: segment files appended
+ * through io_uring with group commit, and the backend's other file-system
+ * calls (segfile.h).  Nothing here knows about keys or records.
+ *
+ * A segment file has an image in DRAM (the engine's view of the segment)
+ * that appenders fill front to back; iosf_sync makes a prefix of it durable.
+ * Group commit (the leader/follower scheme of database logs): the first
+ * caller that finds no write in flight becomes the leader and writes every
+ * byte filled so far, from the block holding the first byte not yet durable,
+ * in one O_DIRECT write made durable by RWF_DSYNC (or a linked fdatasync);
+ * callers arriving meanwhile wait, and either the write covered them or one
+ * of them leads the next.  So N concurrent appenders pay about one device
+ * write between them, and a caller returns only once its bytes are durable.
+ * The last, partial block is written again by the next group with more
+ * bytes in it: its earlier bytes are the same in both writes, so a torn
+ * rewrite cannot lose what an earlier group made durable (sector writes are
+ * atomic).
+ *
+ * O_DIRECT is used where the filesystem accepts it (buffers, offsets and
+ * lengths 4096-aligned: the image's pages are the buffers, no copy);
+ * elsewhere the same writes go through the page cache with the same
+ * durability calls.  Where io_uring is refused (ENOSYS, EPERM: a seccomp
+ * profile), pwritev2(RWF_DSYNC) / pwrite + fdatasync do the same.
+ *
+ * A sealed segment file is never written again: its data range is mapped
+ * read-only (MAP_SHARED) over the image, so reads come from the page cache
+ * and DRAM holds only what the kernel caches.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <linux/magic.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "daxkv.h"
+#include "io/segfile.h"
+#include "pmem/util.h"
+
+#define SF_NAME_MAX 64u
+#define SF_DIR_MAX 4096u
+
+struct io_segfile {
+	int fd;
+	int direct;
+	const char *img;
+	uint64_t size;
+	char dir[SF_DIR_MAX];
+	char name[SF_NAME_MAX];
+
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t filled;  /* bytes of img holding data */
+	uint64_t durable; /* bytes known durable in the file */
+	int leading;      /* a leader's write is in flight */
+	int err;          /* sticky: the first failed write's code */
+	uint64_t syncs, waits;
+
+	struct io_uring ring;
+	int ring_state; /* 0 not tried, 1 ready, -1 refused: pwritev2 */
+};
+
+static int sf_mode = -1;
+
+int iosf_sync_mode(void)
+{
+	if (sf_mode < 0) {
+		const char *m = getenv("DAXKV_IO_SYNC");
+		sf_mode = m && strcmp(m, "fsync") == 0 ? IOSF_FSYNC : IOSF_DSYNC;
+	}
+	return sf_mode;
+}
+
+/* The errno of a failed call as a status: a full filesystem is ENOSPC, a
+ * refusal of access EACCES, anything else EIO. */
+static int sf_err(int err, const char *dir, const char *name, const char *what)
+{
+	int code = err == ENOSPC || err == EDQUOT ? DAXKV_ENOSPC
+		   : err == EACCES || err == EPERM || err == EROFS ? DAXKV_EACCES
+								     : DAXKV_EIO;
+	return dkv_err(code, "%s/%s: %s: %s", dir, name ? name : "", what, strerror(err));
+}
+
+static int sf_ring(struct io_segfile *f)
+{
+	if (f->ring_state == 0) {
+		int rc = io_uring_queue_init(4, &f->ring, 0);
+		f->ring_state = rc == 0 ? 1 : -1;
+		if (rc < 0 && rc != -ENOSYS && rc != -EPERM)
+			return sf_err(-rc, f->dir, f->name, "io_uring_queue_init");
+	}
+	return 0;
+}
+
+/* One durable write of [off, off+len) of the image; short writes go on. */
+static int sf_write_durable(struct io_segfile *f, uint64_t off, uint64_t len)
+{
+	int rc = sf_ring(f);
+	if (rc)
+		return rc;
+	bool fsync_mode = iosf_sync_mode() == IOSF_FSYNC;
+	while (len) {
+		ssize_t n;
+		if (f->ring_state > 0) {
+			struct io_uring_sqe *w = io_uring_get_sqe(&f->ring);
+			io_uring_prep_write(w, f->fd, f->img + off, (unsigned)len, off);
+			unsigned want = 1;
+			if (fsync_mode) {
+				w->flags |= IOSQE_IO_LINK;
+				struct io_uring_sqe *s = io_uring_get_sqe(&f->ring);
+				io_uring_prep_fsync(s, f->fd, IORING_FSYNC_DATASYNC);
+				want = 2;
+			} else {
+				w->rw_flags = RWF_DSYNC;
+			}
+			int sub = io_uring_submit_and_wait(&f->ring, want);
+			if (sub < 0)
+				return sf_err(-sub, f->dir, f->name, "io_uring_submit");
+			n = 0;
+			int fs = 0;
+			for (unsigned i = 0; i < want; i++) {
+				struct io_uring_cqe *cqe = NULL;
+				int wr = io_uring_wait_cqes(&f->ring, &cqe, 1, NULL, NULL);
+				if (wr < 0)
+					return sf_err(-wr, f->dir, f->name, "io_uring_wait_cqes");
+				if (i == 0)
+					n = cqe->res;
+				else
+					fs = cqe->res;
+				io_uring_cqe_seen(&f->ring, cqe);
+			}
+			if (n < 0)
+				return sf_err((int)-n, f->dir, f->name, "write");
+			if (fs < 0 && (uint64_t)n == len)
+				return sf_err(-fs, f->dir, f->name, "fdatasync");
+			if ((uint64_t)n < len && fs < 0)
+				fs = 0; /* the link broke on the short write: redone below */
+		} else {
+			struct iovec iov = { (void *)(f->img + off), len };
+			n = pwritev2(f->fd, &iov, 1, (off_t)off, fsync_mode ? 0 : RWF_DSYNC);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return sf_err(errno, f->dir, f->name, "pwritev2");
+			if (fsync_mode && (uint64_t)n == len && fdatasync(f->fd) != 0)
+				return sf_err(errno, f->dir, f->name, "fdatasync");
+		}
+		if (n == 0)
+			return dkv_err(DAXKV_EIO, "%s/%s: write made no progress", f->dir, f->name);
+		if (f->direct && (n % IOSF_BLOCK))
+			return dkv_err(DAXKV_EIO, "%s/%s: unaligned short direct write", f->dir,
+				       f->name);
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	f->syncs++;
+	return 0;
+}
+
+int iosf_create(int dirfd, const char *dir, const char *name, uint64_t size, const void *img,
+		struct io_segfile **out)
+{
+	struct io_segfile *f = calloc(1, sizeof(*f));
+	if (!f)
+		return dkv_err(DAXKV_ENOMEM, "out of memory");
+	snprintf(f->dir, sizeof(f->dir), "%s", dir);
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	f->img = img;
+	f->size = size;
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	f->direct = 1;
+	f->fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_DIRECT | O_CLOEXEC, 0644);
+	if (f->fd < 0 && errno == EINVAL) {
+		f->direct = 0; /* no O_DIRECT here: the page cache, same syncs */
+		f->fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	}
+	int rc = 0;
+	if (f->fd < 0) {
+		rc = sf_err(errno, dir, name, "create");
+		goto fail;
+	}
+	int e = posix_fallocate(f->fd, 0, (off_t)size);
+	if (e) {
+		rc = sf_err(e, dir, name, "fallocate");
+		goto fail;
+	}
+	rc = sf_write_durable(f, 0, IOSF_BLOCK);
+	if (!rc)
+		rc = iosf_dir_sync(dirfd, dir);
+	if (rc)
+		goto fail;
+	*out = f;
+	return 0;
+fail:
+	if (f->fd >= 0) {
+		close(f->fd);
+		unlinkat(dirfd, name, 0);
+	}
+	if (f->ring_state > 0)
+		io_uring_queue_exit(&f->ring);
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->cv);
+	free(f);
+	return rc;
+}
+
+void iosf_filled(struct io_segfile *f, uint64_t end)
+{
+	pthread_mutex_lock(&f->mu);
+	if (end > f->filled)
+		f->filled = end;
+	pthread_mutex_unlock(&f->mu);
+}
+
+int iosf_sync(struct io_segfile *f, uint64_t end)
+{
+	pthread_mutex_lock(&f->mu);
+	bool waited = false;
+	while (f->durable < end && !f->err) {
+		if (f->leading) {
+			waited = true;
+			pthread_cond_wait(&f->cv, &f->mu);
+			continue;
+		}
+		f->leading = 1;
+		uint64_t to = f->filled, from = f->durable & ~(uint64_t)(IOSF_BLOCK - 1);
+		uint64_t wend = (to + IOSF_BLOCK - 1) & ~(uint64_t)(IOSF_BLOCK - 1);
+		if (wend > f->size)
+			wend = f->size;
+		pthread_mutex_unlock(&f->mu);
+		int rc = sf_write_durable(f, from, wend - from);
+		pthread_mutex_lock(&f->mu);
+		f->leading = 0;
+		if (rc)
+			f->err = rc;
+		else if (to > f->durable)
+			f->durable = to;
+		pthread_cond_broadcast(&f->cv);
+	}
+	if (waited)
+		f->waits++;
+	int rc = f->durable >= end ? 0 : f->err;
+	pthread_mutex_unlock(&f->mu);
+	if (rc) /* the detail went to the leader's errmsg: say it here too */
+		dkv_err(rc, "%s/%s: an earlier durable write failed; this store takes no "
+			"more writes until it is reopened", f->dir, f->name);
+	return rc;
+}
+
+int iosf_write_at(struct io_segfile *f, uint64_t off, uint64_t len)
+{
+	pthread_mutex_lock(&f->mu);
+	int rc = f->err ? f->err : sf_write_durable(f, off, len);
+	if (rc && !f->err)
+		f->err = rc;
+	pthread_mutex_unlock(&f->mu);
+	return rc;
+}
+
+int iosf_map_sealed(struct io_segfile *f, void *addr, uint64_t off)
+{
+	void *p = mmap((char *)addr + off, f->size - off, PROT_READ, MAP_SHARED | MAP_FIXED,
+		       f->fd, (off_t)off);
+	if (p == MAP_FAILED)
+		return sf_err(errno, f->dir, f->name, "mmap");
+	return 0;
+}
+
+void iosf_close(struct io_segfile *f)
+{
+	if (!f)
+		return;
+	if (f->ring_state > 0)
+		io_uring_queue_exit(&f->ring);
+	close(f->fd);
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->cv);
+	free(f);
+}
+
+uint64_t iosf_syncs(const struct io_segfile *f)
+{
+	return f->syncs;
+}
+
+uint64_t iosf_waits(const struct io_segfile *f)
+{
+	return f->waits;
+}
+
+int iosf_open_sealed(int dirfd, const char *name, uint64_t size, void *buf, size_t len,
+		     void *addr, uint64_t off)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sf_err(errno, "", name, "open");
+	struct stat st;
+	int rc = 0;
+	if (fstat(fd, &st) != 0) {
+		rc = sf_err(errno, "", name, "fstat");
+	} else if ((uint64_t)st.st_size < size) {
+		rc = dkv_err(DAXKV_ECORRUPT, "%s: %llu bytes, a segment file has %llu", name,
+			     (unsigned long long)st.st_size, (unsigned long long)size);
+	} else {
+		ssize_t n = pread(fd, buf, len, 0);
+		if (n != (ssize_t)len)
+			rc = sf_err(n < 0 ? errno : EIO, "", name, "read");
+		else if (mmap((char *)addr + off, size - off, PROT_READ, MAP_SHARED | MAP_FIXED,
+			      fd, (off_t)off) == MAP_FAILED)
+			rc = sf_err(errno, "", name, "mmap");
+	}
+	close(fd);
+	return rc;
+}
+
+int iosf_rewrite(int dirfd, const char *name, const void *buf, size_t len, uint64_t off)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sf_err(errno, "", name, "open");
+	ssize_t n = pwrite(fd, buf, len, (off_t)off);
+	int rc = n == (ssize_t)len ? 0 : sf_err(n < 0 ? errno : EIO, "", name, "write");
+	if (!rc && fdatasync(fd) != 0)
+		rc = sf_err(errno, "", name, "fdatasync");
+	close(fd);
+	return rc;
+}
+
+int iosf_remove(int dirfd, const char *dir, const char *name)
+{
+	if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT)
+		return sf_err(errno, dir, name, "unlink");
+	return 0;
+}
+
+int iosf_dir_sync(int dirfd, const char *dir)
+{
+	if (fsync(dirfd) != 0)
+		return sf_err(errno, dir, NULL, "fsync of the directory");
+	return 0;
+}
+
+int iosf_put_file(int dirfd, const char *dir, const char *name, const void *buf, size_t len)
+{
+	char tmp[SF_NAME_MAX + 8];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return sf_err(errno, dir, tmp, "create");
+	ssize_t n = write(fd, buf, len);
+	int rc = n == (ssize_t)len ? 0 : sf_err(n < 0 ? errno : ENOSPC, dir, tmp, "write");
+	if (!rc && fsync(fd) != 0)
+		rc = sf_err(errno, dir, tmp, "fsync");
+	close(fd);
+	if (!rc && renameat(dirfd, tmp, dirfd, name) != 0)
+		rc = sf_err(errno, dir, name, "rename");
+	if (rc)
+		unlinkat(dirfd, tmp, 0);
+	return rc ? rc : iosf_dir_sync(dirfd, dir);
+}
+
+int iosf_get_file(int dirfd, const char *name, void *buf, size_t cap, size_t *len)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? DAXKV_ENOSTORE : sf_err(errno, "", name, "open");
+	ssize_t n = read(fd, buf, cap);
+	int rc = n < 0 ? sf_err(errno, "", name, "read") : 0;
+	close(fd);
+	*len = n < 0 ? 0 : (size_t)n;
+	return rc;
+}
+
+int iosf_unmap(void *addr, size_t len)
+{
+	void *p = mmap(addr, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? dkv_err(DAXKV_ENOMEM, "mmap: %s", strerror(errno)) : 0;
+}
+
+int iosf_volatile_fs(int dirfd)
+{
+	struct statfs sf;
+	if (fstatfs(dirfd, &sf) != 0)
+		return 0;
+	return sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC;
+}
