@@ -63,9 +63,8 @@ int blk_seg_create(struct daxkv *db, uint32_t id)
 	return 0;
 }
 
-static void blk_close_cb(struct daxkv *db, uint64_t arg)
+static void blk_file_close(struct daxkv *db, struct io_segfile *f)
 {
-	struct io_segfile *f = (struct io_segfile *)(uintptr_t)arg;
 	atomic_fetch_add(&db->blk->syncs_closed, iosf_syncs(f));
 	atomic_fetch_add(&db->blk->waits_closed, iosf_waits(f));
 	iosf_close(f);
@@ -85,9 +84,9 @@ int blk_seg_seal(struct daxkv *db, uint32_t id)
 		rc = iosf_map_sealed(f, dkv_seg_hdr(db, id), IOSF_BLOCK);
 	if (rc)
 		return blk_fail(db, rc); /* f stays: its syncs answer the error */
-	atomic_store_explicit(&db->blk->files[id], NULL, memory_order_release);
-	/* A writer that loaded f before is pinned: close after the grace period. */
-	epoch_retire(db, blk_close_cb, (uint64_t)(uintptr_t)f);
+	/* The file is closed; f answers the syncs of writers that loaded it
+	 * (all durable) until the segment is dropped, after its grace period. */
+	iosf_retire(f);
 	return 0;
 }
 
@@ -97,15 +96,17 @@ void blk_seg_drop(struct daxkv *db, uint32_t id)
 	char name[32];
 	blk_seg_name(id, name, sizeof(name));
 	struct io_segfile *f = blk_file(db, id);
-	if (f) { /* an active segment released (GC of a segment never sealed) */
+	if (f) { /* its grace period is over: no writer holds f */
 		atomic_store(&b->files[id], NULL);
-		blk_close_cb(db, (uint64_t)(uintptr_t)f);
+		blk_file_close(db, f);
 	}
 	/* Not synced here: a file that comes back after a crash holds records
 	 * that are older copies of what GC moved, or dead (blkopen.c replays by
 	 * seq); the next creation's directory sync makes the removal durable. */
 	(void)iosf_remove(b->dirfd, b->dir, name);
-	(void)iosf_unmap(dkv_seg_hdr(db, id), db->seg_size);
+	struct seg_hdr *h = dkv_seg_hdr(db, id), keep = *h;
+	if (iosf_unmap(h, db->seg_size) == 0)
+		*h = keep; /* the free segment's header, as the pool's format left it */
 }
 
 void blk_append_begin(struct daxkv *db, unsigned lane)
@@ -131,7 +132,7 @@ int blk_sync(struct daxkv *db, uint64_t end)
 	uint32_t id = dkv_seg_of(db, end - 1);
 	struct io_segfile *f = blk_file(db, id);
 	if (!f)
-		return 0; /* sealed: every record of it is durable (BLK-2) */
+		return 0; /* a replayed segment: every record of it is durable */
 	int rc = iosf_sync(f, end - dkv_seg_start(db, id));
 	return rc ? blk_fail(db, rc) : 0;
 }

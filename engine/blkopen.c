@@ -9,6 +9,9 @@
  *   STORE          the geometry: struct pool_hdr and its copy, CRC-sealed,
  *                  written once at create (tmp + rename + directory sync)
  *   LOCK           flock'd: one read-write process, or readers
+ *   STATE          written by a clean close, removed by the next read-write
+ *                  open: the superblock's counters (struct sb_state) and its
+ *                  CRC; its absence after a session means it did not close
  *   %08x.seg       one file per log segment of the pool (its id), the
  *                  segment's bytes: struct seg_hdr at 0, records from 256
  *
@@ -37,6 +40,7 @@
 
 #define BLK_STORE "STORE"
 #define BLK_LOCK "LOCK"
+#define BLK_STATE "STATE"
 #define DEFAULT_POOL (1ull << 30)
 
 /* ---- the layout of a new pool (DAX and block) ---- */
@@ -117,6 +121,9 @@ static int open_dir(struct dkv_blk *b, const char *path, const daxkv_options *o)
 		return errno == ENOENT ? dkv_err(DAXKV_ENOSTORE, "no store at %s (open with "
 						  "create set to make one)", path)
 				       : os_err(errno, "open", path);
+	if (!o->create && faccessat(b->dirfd, BLK_STORE, F_OK, 0) != 0 && errno == ENOENT)
+		return dkv_err(DAXKV_ENOTPOOL, "%s is a directory but not a daxkv store (no %s "
+			       "file)", path, BLK_STORE);
 	b->lockfd = openat(b->dirfd, BLK_LOCK, (o->read_only ? O_RDONLY : O_RDWR | O_CREAT) |
 					       O_CLOEXEC, 0644);
 	if (b->lockfd < 0 && errno == ENOENT)
@@ -241,7 +248,7 @@ static int scan_seg(struct daxkv *db, uint32_t id, struct rp_list *l, uint64_t *
 
 /* Maps every segment file, lists their records; the DRAM headers say
  * SEALED with the tail found. */
-static int load_segments(struct daxkv *db, struct rp_list *l)
+static int load_segments(struct daxkv *db, struct rp_list *l, bool *any)
 {
 	struct dkv_blk *b = db->blk;
 	int dfd = dup(b->dirfd);
@@ -269,11 +276,15 @@ static int load_segments(struct daxkv *db, struct rp_list *l)
 		}
 		struct seg_hdr *h = dkv_seg_hdr(db, id);
 		rc = iosf_open_sealed(b->dirfd, name, db->seg_size, h, IOSF_BLOCK, h, IOSF_BLOCK);
-		if (rc)
+		if (rc && rc != DAXKV_ENOSTORE)
 			break;
 		unsigned st = SW_STATE(h->sw);
-		if (h->magic != SEG_MAGIC || (st != SEG_ACTIVE && st != SEG_SEALED) ||
+		if (rc || h->magic != SEG_MAGIC || (st != SEG_ACTIVE && st != SEG_SEALED) ||
 		    SW_GEN(h->sw) == 0) {
+			if (rc) { /* short: its creation never finished */
+				rc = 0;
+				memset(h, 0, sizeof(*h));
+			}
 			if (!dkv_all_zero(h, sizeof(*h))) {
 				rc = dkv_err(DAXKV_ECORRUPT, "%s/%s: not a segment header", b->dir,
 					     name);
@@ -289,6 +300,7 @@ static int load_segments(struct daxkv *db, struct rp_list *l)
 		}
 		uint64_t lo, hi;
 		bool torn = false;
+		*any = true;
 		rc = scan_seg(db, id, l, &lo, &hi, &torn);
 		if (rc)
 			break;
@@ -309,6 +321,49 @@ static int rp_cmp(const void *a, const void *b)
 {
 	const struct rp_rec *x = a, *y = b;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+struct blk_state {
+	struct sb_state sb;
+	uint32_t crc, pad;
+};
+
+/* The counters a clean close left (STATE), into the volatile superblock;
+ * a read-write open removes the file, so that only a clean close of this
+ * session brings it back.  No file: clean when no segment file exists. */
+static int load_state(struct daxkv *db, bool any_seg)
+{
+	struct dkv_blk *b = db->blk;
+	struct blk_state st;
+	size_t len = 0;
+	int rc = iosf_get_file(b->dirfd, BLK_STATE, &st, sizeof(st), &len);
+	if (rc == DAXKV_ENOSTORE) {
+		db->sb->clean = !any_seg;
+		return 0;
+	}
+	if (rc)
+		return rc;
+	if (len == sizeof(st) && dkv_crc(0, &st.sb, sizeof(st.sb)) == st.crc &&
+	    st.sb.clean == 1) {
+		*db->sb = st.sb;
+		db->sb->boot_gen = 0;
+	} else {
+		db->sb->clean = 0; /* damaged: the replay knows better anyway */
+	}
+	if (db->read_only)
+		return 0;
+	rc = iosf_remove(b->dirfd, b->dir, BLK_STATE);
+	return rc ? rc : iosf_dir_sync(b->dirfd, b->dir);
+}
+
+static int save_state(struct daxkv *db)
+{
+	struct blk_state st;
+	memset(&st, 0, sizeof(st));
+	st.sb = *db->sb;
+	st.sb.clean = 1;
+	st.crc = dkv_crc(0, &st.sb, sizeof(st.sb));
+	return iosf_put_file(db->blk->dirfd, db->blk->dir, BLK_STATE, &st, sizeof(st));
 }
 
 int blk_open(struct daxkv *db, const char *path, const daxkv_options *o)
@@ -359,7 +414,10 @@ int blk_open(struct daxkv *db, const char *path, const daxkv_options *o)
 	if (!l)
 		return dkv_err(DAXKV_ENOMEM, "out of memory");
 	b->replay = l;
-	return load_segments(db, l);
+	db->sb = (struct sb_state *)((char *)base + DKV_SB_STATE_OFF);
+	bool any = false;
+	rc = load_segments(db, l, &any);
+	return rc ? rc : load_state(db, any);
 }
 
 int blk_replay(struct daxkv *db)
@@ -376,6 +434,10 @@ int blk_replay(struct daxkv *db)
 		atomic_store(&s->live, 0);
 		max_seq = s->age_seq > max_seq ? s->age_seq : max_seq;
 	}
+	/* The replay counts the keys (attach took a clean close's count). */
+	for (unsigned ln = 0; ln < DKV_LANES; ln++)
+		atomic_store(&db->lanes[ln].keys, 0);
+	atomic_store(&db->needs_recount, 0);
 	qsort(l->r, l->n, sizeof(*l->r), rp_cmp);
 	epoch_pin();
 	for (size_t i = 0; !rc && i < l->n; i++) {
@@ -392,9 +454,10 @@ int blk_replay(struct daxkv *db)
 	free(l);
 	if (rc)
 		return rc;
-	atomic_store(&db->seq, max_seq);
+	if (max_seq > atomic_load(&db->seq))
+		atomic_store(&db->seq, max_seq);
 	if (!db->read_only)
-		dkv_lease_extend(db, max_seq);
+		dkv_lease_extend(db, atomic_load(&db->seq));
 	return 0;
 }
 
@@ -415,6 +478,8 @@ int blk_close(struct daxkv *db)
 				db->lanes[lanes[i]].seg = -1;
 			}
 		}
+		if (!rc)
+			rc = save_state(db);
 	}
 	return rc;
 }

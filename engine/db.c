@@ -319,6 +319,22 @@ DAXKV_API int daxkv_open(const char *path, const daxkv_options *caller_opt, daxk
 	return 0;
 }
 
+/* The superblock's counters from DRAM (close). */
+static void fill_counters(struct daxkv *db)
+{
+	int64_t keys = 0;
+	for (unsigned l = 0; l < DKV_LANES; l++)
+		keys += atomic_load(&db->lanes[l].keys);
+	db->sb->keys = keys > 0 ? (uint64_t)keys : 0;
+	db->sb->gc_runs = atomic_load(&db->gc_runs);
+	db->sb->gc_bytes_moved = atomic_load(&db->gc_bytes_moved);
+	db->sb->gc_passes = atomic_load(&db->gc_passes);
+	uint64_t w = db->written_base;
+	for (unsigned l = 0; l < DKV_LANES; l++)
+		w += atomic_load(&db->lanes[l].written);
+	db->sb->bytes_written = w;
+}
+
 static void persist_summaries(struct daxkv *db)
 {
 	if (atomic_load(&db->needs_recount))
@@ -333,17 +349,7 @@ static void persist_summaries(struct daxkv *db)
 		h->live_bytes = live > 0 ? (uint64_t)live : 0;
 		pm_flush(h, sizeof(*h));
 	}
-	int64_t keys = 0;
-	for (unsigned l = 0; l < DKV_LANES; l++)
-		keys += atomic_load(&db->lanes[l].keys);
-	db->sb->keys = keys > 0 ? (uint64_t)keys : 0;
-	db->sb->gc_runs = atomic_load(&db->gc_runs);
-	db->sb->gc_bytes_moved = atomic_load(&db->gc_bytes_moved);
-	db->sb->gc_passes = atomic_load(&db->gc_passes);
-	uint64_t w = db->written_base;
-	for (unsigned l = 0; l < DKV_LANES; l++)
-		w += atomic_load(&db->lanes[l].written);
-	db->sb->bytes_written = w;
+	fill_counters(db);
 	pm_persist(db->sb, sizeof(*db->sb));
 	db->sb->clean = 1; /* PERSIST(DB-1): after every summary above is durable */
 	pm_persist(&db->sb->clean, 8);
@@ -358,8 +364,10 @@ DAXKV_API int daxkv_close(daxkv *db)
 	int rc = 0;
 	if (!db->read_only && !atomic_load(&db->broken)) {
 		dkv_purge_run(db, -1);
-		if (db->blk)
-			rc = blk_close(db); /* the active segment files sealed */
+		if (db->blk) {
+			fill_counters(db);
+			rc = blk_close(db); /* segment files sealed, counters in STATE */
+		}
 		else
 			persist_summaries(db); /* flushes and fences cannot fail on DAX */
 	}

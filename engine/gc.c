@@ -229,10 +229,14 @@ static int gc_group(struct gc_ctx *g, uint32_t id, uint64_t *off, uint64_t end)
 		if (n && (loc & LOC_TOMB) && sl_purge(db, DKV_GC_LANE, dkv_off(db, n)) == 0)
 			continue; /* a tombstone no snapshot needs any more */
 		uint64_t to, tgen;
+		seg_append_begin(db, DKV_GC_LANE);
 		int rc = seg_reserve(db, DKV_GC_LANE, sz, SEG_USE_GC, &to, &tgen);
-		if (rc)
+		if (rc) {
+			seg_append_end(db, DKV_GC_LANE, 0);
 			return rc;
+		}
 		rec_copy(db, to, tgen, o);
+		seg_append_end(db, DKV_GC_LANE, to + sz);
 		struct dkv_seg *ds = &db->segs[dkv_seg_of(db, to)];
 		if (h->seq > atomic_load(&ds->age_seq))
 			atomic_store(&ds->age_seq, h->seq); /* only GC writes it while active */

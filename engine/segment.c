@@ -115,9 +115,14 @@ static void clear_node_meta(struct daxkv *db, uint32_t id)
 
 static void seg_kick_gc(struct daxkv *db);
 
+/* Block: this thread's last seg_take failed on a full filesystem (not a full
+ * pool): GC frees no room there, so seg_wait_space answers at once. */
+static __thread bool tl_fs_full;
+
 int seg_take(struct daxkv *db, unsigned state, unsigned lane, enum seg_use use)
 {
 	uint32_t floor = seg_floor(db, use);
+	tl_fs_full = false;
 	pthread_mutex_lock(&db->seg_mu);
 	if (db->nfree <= floor) {
 		uint32_t nf = db->nfree;
@@ -160,6 +165,7 @@ int seg_take(struct daxkv *db, unsigned state, unsigned lane, enum seg_use use)
 	if (db->blk && state == SEG_ACTIVE) {
 		int rc = blk_seg_create(db, id); /* PERSIST(BLK-2) */
 		if (rc) { /* no file: the segment goes back, the write fails */
+			tl_fs_full = rc == DAXKV_ENOSPC; /* no wait for GC: seg_wait_space */
 			atomic_store(&s->state, SEG_FREE);
 			seg_publish_sw(db, id, SW_MAKE(SEG_FREE, 0, gen));
 			pthread_mutex_lock(&db->seg_mu);
@@ -219,12 +225,10 @@ int seg_reserve(struct daxkv *db, unsigned lane, uint64_t len, enum seg_use use,
 	if (L->seg < 0 || atomic_load(&db->segs[L->seg].tail) + len > db->seg_size) {
 		/* PERSIST(SEG-1): sealed before the next one is active, so a lane
 		 * never owns two active segments after a crash. */
-		if (L->seg >= 0) {
-			int rc = seg_seal(db, (uint32_t)L->seg);
-			if (rc)
-				return rc; /* block: the file failed; the handle broke */
-		}
+		int rc = L->seg >= 0 ? seg_seal(db, (uint32_t)L->seg) : 0;
 		L->seg = -1;
+		if (rc)
+			return rc; /* block: the file failed; the handle broke */
 		int id = seg_take(db, SEG_ACTIVE, lane, use);
 		if (id < 0)
 			return id;
@@ -317,6 +321,10 @@ static void seg_kick_gc(struct daxkv *db)
 
 bool seg_wait_space(struct daxkv *db, enum seg_use use, uint64_t *until_ns)
 {
+	if (tl_fs_full) {
+		tl_fs_full = false;
+		return false; /* the filesystem is full: errmsg names it */
+	}
 	if (!*until_ns)
 		*until_ns = dkv_now_ns() + DKV_SPACE_WAIT_NS;
 	uint64_t deadline_ns = *until_ns;

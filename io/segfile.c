@@ -225,6 +225,12 @@ int iosf_sync(struct io_segfile *f, uint64_t end)
 {
 	pthread_mutex_lock(&f->mu);
 	bool waited = false;
+	if (end > f->filled) { /* a caller's bug: no write could ever cover it */
+		pthread_mutex_unlock(&f->mu);
+		return dkv_err(DAXKV_EIO, "%s/%s: sync to %llu past the %llu bytes appended",
+			       f->dir, f->name, (unsigned long long)end,
+			       (unsigned long long)f->filled);
+	}
 	while (f->durable < end && !f->err) {
 		if (f->leading) {
 			waited = true;
@@ -275,13 +281,30 @@ int iosf_map_sealed(struct io_segfile *f, void *addr, uint64_t off)
 	return 0;
 }
 
+void iosf_retire(struct io_segfile *f)
+{
+	pthread_mutex_lock(&f->mu);
+	if (f->ring_state > 0)
+		io_uring_queue_exit(&f->ring);
+	f->ring_state = 0;
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	if (!f->err) {
+		f->durable = f->size; /* nothing more is written: every sync is answered */
+		f->filled = f->size;
+	}
+	pthread_mutex_unlock(&f->mu);
+}
+
 void iosf_close(struct io_segfile *f)
 {
 	if (!f)
 		return;
 	if (f->ring_state > 0)
 		io_uring_queue_exit(&f->ring);
-	close(f->fd);
+	if (f->fd >= 0)
+		close(f->fd);
 	pthread_mutex_destroy(&f->mu);
 	pthread_cond_destroy(&f->cv);
 	free(f);
@@ -308,7 +331,7 @@ int iosf_open_sealed(int dirfd, const char *name, uint64_t size, void *buf, size
 	if (fstat(fd, &st) != 0) {
 		rc = sf_err(errno, "", name, "fstat");
 	} else if ((uint64_t)st.st_size < size) {
-		rc = dkv_err(DAXKV_ECORRUPT, "%s: %llu bytes, a segment file has %llu", name,
+		rc = dkv_err(DAXKV_ENOSTORE, "%s: %llu bytes, a segment file has %llu", name,
 			     (unsigned long long)st.st_size, (unsigned long long)size);
 	} else {
 		ssize_t n = pread(fd, buf, len, 0);

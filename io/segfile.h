@@ -46,7 +46,10 @@ int iosf_write_at(struct io_segfile *f, uint64_t off, uint64_t len);
  * the image's pages): the file serves reads from the page cache from now on.
  * The file must not be written afterwards.  OK or EIO. */
 int iosf_map_sealed(struct io_segfile *f, void *addr, uint64_t off);
-/* Closes the file (its map stays); NULL is a no-op. */
+/* After the last write (and its map): closes the file and its ring; the
+ * struct stays, answering every sync at once, until iosf_close. */
+void iosf_retire(struct io_segfile *f);
+/* Closes the file (its map stays) and frees f; NULL is a no-op. */
 void iosf_close(struct io_segfile *f);
 /* Durable writes and group commits (leader writes) made by f so far. */
 uint64_t iosf_syncs(const struct io_segfile *f);
@@ -54,7 +57,8 @@ uint64_t iosf_waits(const struct io_segfile *f);
 
 /* Opens an existing file read-only, reads its first len bytes into buf and
  * maps [off, size) read-only at addr (MAP_FIXED).  *fsize gets its size.
- * OK, EIO, ECORRUPT (shorter than size). */
+ * OK, EIO, ENOSTORE (shorter than size: a creation that never finished --
+ * iosf_create returns only once the whole size is allocated, durably). */
 int iosf_open_sealed(int dirfd, const char *name, uint64_t size, void *buf, size_t len,
 		     void *addr, uint64_t off);
 /* Writes len bytes of buf at off of an existing file durably (a header

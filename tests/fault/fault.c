@@ -283,6 +283,80 @@ int __wrap_io_uring_submit(struct io_uring *ring);
 int __wrap_io_uring_wait_cqes(struct io_uring *ring, struct io_uring_cqe **cqe, unsigned nr,
 			      struct __kernel_timespec *ts, sigset_t *sigmask);
 
+/* The block backend's file calls (io/segfile.c): a failed openat is EIO,
+ * a failed sync or rename EIO, as a dying disk answers. */
+int __real_openat(int dirfd, const char *path, int flags, ...);
+int __real_fsync(int fd);
+int __real_fdatasync(int fd);
+int __real_renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
+ssize_t __real_pread(int fd, void *buf, size_t n, off_t off);
+int __wrap_openat(int dirfd, const char *path, int flags, ...);
+int __wrap_fsync(int fd);
+int __wrap_fdatasync(int fd);
+int __wrap_renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
+ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off);
+
+int __wrap_openat(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_list ap;
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	if (hit(FAULT_POOL, SITE)) {
+		errno = EIO;
+		return -1;
+	}
+	return __real_openat(dirfd, path, flags, mode);
+}
+
+int __wrap_fsync(int fd)
+{
+	if (hit(FAULT_POOL, SITE)) {
+		errno = EIO;
+		return -1;
+	}
+	return __real_fsync(fd);
+}
+
+int __wrap_fdatasync(int fd)
+{
+	if (hit(FAULT_POOL, SITE)) {
+		errno = EIO;
+		return -1;
+	}
+	return __real_fdatasync(fd);
+}
+
+int __wrap_renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath)
+{
+	if (hit(FAULT_POOL, SITE)) {
+		errno = EIO;
+		return -1;
+	}
+	return __real_renameat(olddirfd, oldpath, newdirfd, newpath);
+}
+
+ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off)
+{
+	if (hit(FAULT_POOL, SITE)) {
+		errno = EIO;
+		return -1;
+	}
+	return __real_pread(fd, buf, n, off);
+}
+
+int __real_io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr);
+int __wrap_io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr);
+int __wrap_io_uring_submit_and_wait(struct io_uring *ring, unsigned wait_nr)
+{
+	if (hit(FAULT_URING, SITE))
+		return -EIO; /* nothing was submitted */
+	return __real_io_uring_submit_and_wait(ring, wait_nr);
+}
+
 int __wrap_io_uring_queue_init(unsigned entries, struct io_uring *ring, unsigned flags)
 {
 	if (hit(FAULT_URING, SITE))

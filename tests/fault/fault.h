@@ -20,8 +20,9 @@
 
 enum fault_kind {
 	FAULT_ALLOC,    /* malloc calloc realloc posix_memalign aligned_alloc strdup */
-	FAULT_POOL,     /* open flock fstat posix_fallocate ftruncate mmap */
-	FAULT_URING,    /* io_uring_queue_init, io_uring_submit, io_uring_wait_cqes */
+	FAULT_POOL,     /* open flock fstat posix_fallocate ftruncate mmap; the block
+	                   backend's openat fsync fdatasync renameat pread */
+	FAULT_URING,    /* io_uring_queue_init, io_uring_submit(_and_wait), io_uring_wait_cqes */
 	FAULT_URING_CQE, /* a completion io_uring_wait_cqes hands back: res = -EIO */
 	FAULT_NKINDS
 };

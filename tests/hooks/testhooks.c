@@ -250,15 +250,17 @@ uint64_t dkv_test_nodes_allocated(daxkv *db)
 
 int dkv_test_seal_all(daxkv *db)
 {
+	int rc = 0;
 	dkv_lanes_lock_all(db);
 	for (unsigned l = 0; l < DKV_LANES; l++) {
 		if (db->lanes[l].seg >= 0) {
-			seg_seal(db, (uint32_t)db->lanes[l].seg);
+			int r = seg_seal(db, (uint32_t)db->lanes[l].seg);
+			rc = rc ? rc : r;
 			db->lanes[l].seg = -1;
 		}
 	}
 	dkv_lanes_unlock_all(db);
-	return 0;
+	return rc;
 }
 
 int dkv_test_was_clean(daxkv *db)
