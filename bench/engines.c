@@ -216,16 +216,23 @@ static void dx_describe(void *eng, char *buf, size_t n)
 		snprintf(buf, n, "stats unavailable");
 		return;
 	}
-	snprintf(buf, n, "backend=%s keys=%llu capacity=%.0fMiB segment=%.0fMiB gc_runs=%llu",
+	char extra[160] = "";
+	if (s.backend == DAXKV_BACKEND_BLOCK)
+		snprintf(extra, sizeof(extra), " device_writes=%llu covered_waits=%llu",
+			 (unsigned long long)s.device_writes, (unsigned long long)s.sync_waits);
+	snprintf(buf, n, "backend=%s keys=%llu capacity=%.0fMiB segment=%.0fMiB gc_runs=%llu%s%s",
 		 s.backend == DAXKV_BACKEND_BLOCK ? "block" : "dax", (unsigned long long)s.keys,
 		 (double)s.capacity_bytes / 1048576.0, (double)s.segment_size / 1048576.0,
-		 (unsigned long long)s.gc_runs);
+		 (unsigned long long)s.gc_runs, extra,
+		 s.volatile_media ? " WARNING: volatile media (tmpfs/ramfs): nothing here "
+				    "survives a reboot" : "");
 }
 
 const struct kv_engine engine_daxkv = {
 	.name = "daxkv",
 	.caps = CAP_SCAN | CAP_DELETE,
-	.setup = "daxkv_put durable on return (flush + fence; sync= does not apply)",
+	.setup = "daxkv_put durable on return (DAX: flush + fence; block: group-commit "
+		 "O_DIRECT write with RWF_DSYNC; sync= does not apply)",
 	.open = dx_open,
 	.close = dx_close,
 	.put = dx_put,

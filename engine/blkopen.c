@@ -438,7 +438,8 @@ int blk_replay(struct daxkv *db)
 	for (unsigned ln = 0; ln < DKV_LANES; ln++)
 		atomic_store(&db->lanes[ln].keys, 0);
 	atomic_store(&db->needs_recount, 0);
-	qsort(l->r, l->n, sizeof(*l->r), rp_cmp);
+	if (l->n)
+		qsort(l->r, l->n, sizeof(*l->r), rp_cmp);
 	epoch_pin();
 	for (size_t i = 0; !rc && i < l->n; i++) {
 		const struct rec_hdr *h = rec_at(db, l->r[i].off);

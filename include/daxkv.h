@@ -58,7 +58,9 @@ typedef struct daxkv_batch daxkv_batch; /* one thread at a time */
 #define DAXKV_ETOOBIG (-3)   /* key > DAXKV_KEY_MAX, value > DAXKV_VALUE_MAX, or a record or
                                 batch larger than this store's segments hold (see below) */
 #define DAXKV_ENOSPC (-4)    /* pool full: the store stays usable (reads, deletes, GC).
-                                A full filesystem while creating a pool is EIO. */
+                                A full filesystem while creating a pool is EIO; on the
+                                block backend a full filesystem when a segment file is
+                                added is ENOSPC for that write (errmsg names the call) */
 #define DAXKV_ECORRUPT (-5)  /* media content fails its checks */
 #define DAXKV_EVERSION (-6)  /* a daxkv pool of another format version */
 #define DAXKV_EBUSY (-7)     /* pool open in another process; GC already running */
@@ -68,8 +70,8 @@ typedef struct daxkv_batch daxkv_batch; /* one thread at a time */
 #define DAXKV_EREADONLY (-10) /* opened read-only, or stopped after a failed durable write
                                  or after damage found at run time in the structure a
                                  writer walks: reads go on, writes wait for a reopen */
-#define DAXKV_ENOTSUP (-11)   /* the medium or backend cannot give what was asked
-                                 (e.g. a non-DAX path before the block backend exists) */
+#define DAXKV_ENOTSUP (-11)   /* the medium or backend cannot give what was asked: a pool
+                                 file off DAX, a backend forced on the other kind of store */
 #define DAXKV_ENOSTORE (-12)  /* no store at this path and create not set, or a pool whose
                                  creation never completed */
 #define DAXKV_ENOTPOOL (-13)  /* the file is not a daxkv pool at all (EVERSION: a daxkv
@@ -92,6 +94,14 @@ typedef struct daxkv_batch daxkv_batch; /* one thread at a time */
 #define DAXKV_VALUE_MAX (64u * 1024 * 1024)  /* bytes; a store whose segments are too
                                                 small for a value answers DAXKV_ETOOBIG */
 
+/* Backends.  DAX: the store is one pool file on (emulated) persistent memory,
+ * mapped; durability by cache-line flushes and fences.  BLOCK: the store is a
+ * directory of segment files written through io_uring (O_DIRECT, durable
+ * writes shared by concurrent puts: group commit), its index in DRAM rebuilt
+ * at open; same API, same guarantees.  AUTO: an existing file is a pool, an
+ * existing directory a block store; a new store is DAX where the filesystem
+ * maps persistent memory (or PMEM_IS_PMEM_FORCE=1 says so), BLOCK elsewhere.
+ * daxkv_stats says which open chose, and whether the media is volatile. */
 enum { DAXKV_BACKEND_AUTO = 0, DAXKV_BACKEND_DAX = 1, DAXKV_BACKEND_BLOCK = 2 };
 
 typedef struct daxkv_options {
@@ -139,15 +149,16 @@ DAXKV_API void(daxkv_options_init)(daxkv_options *opt);
  * library does not know set to non-zero), ENOSTORE (missing and not create, or a
  * creation that never completed), ENOTPOOL (the file is not a daxkv pool),
  * EVERSION (a daxkv pool of another format version), EBUSY (open in another
- * process), EACCES (permission denied), ENOTSUP (path not DAX and no usable
- * fallback), ECORRUPT (damage open cannot repair; a read-only open may still
+ * process), EACCES (permission denied), ENOTSUP (a pool file off DAX, or the
+ * backend asked is not the existing store's), ECORRUPT (damage open cannot repair; a read-only open may still
  * work), EIO (the OS failed a call; a full filesystem while creating), ENOMEM.
  * *out is untouched on failure.
  */
 DAXKV_API int daxkv_open(const char *path, const daxkv_options *opt, daxkv **out);
 
 /* Closes the store, marking a clean shutdown.  NULL is a no-op.  Returns DAXKV_OK
- * (flushes on DAX cannot fail; the code is kept for backends that can).
+ * (flushes on DAX cannot fail), or on the block backend EIO/ENOSPC when sealing
+ * its files failed (every acknowledged write is durable all the same).
  * No other thread may use db, its iterators or batches during or after the call. */
 DAXKV_API int daxkv_close(daxkv *db);
 
