@@ -112,6 +112,26 @@ static int os_err(int e, const char *what, const char *path)
 	return dkv_err(code, "%s %s: %s", what, path, strerror(e));
 }
 
+/* Whether the directory holds nothing but what a create makes before STORE
+ * (LOCK, STORE.tmp): an unfinished create, not someone else's directory. */
+static bool only_ours(int dirfd)
+{
+	int dfd = dup(dirfd);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return false;
+	}
+	bool ours = true;
+	struct dirent *e;
+	while (ours && (e = readdir(d)) != NULL)
+		ours = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
+		       !strcmp(e->d_name, BLK_LOCK) || !strcmp(e->d_name, BLK_STORE ".tmp");
+	closedir(d);
+	return ours;
+}
+
 static int open_dir(struct dkv_blk *b, const char *path, const daxkv_options *o)
 {
 	if (o->create && mkdir(path, 0755) != 0 && errno != EEXIST)
@@ -122,8 +142,11 @@ static int open_dir(struct dkv_blk *b, const char *path, const daxkv_options *o)
 						  "create set to make one)", path)
 				       : os_err(errno, "open", path);
 	if (!o->create && faccessat(b->dirfd, BLK_STORE, F_OK, 0) != 0 && errno == ENOENT)
-		return dkv_err(DAXKV_ENOTPOOL, "%s is a directory but not a daxkv store (no %s "
-			       "file)", path, BLK_STORE);
+		return only_ours(b->dirfd)
+			       ? dkv_err(DAXKV_ENOSTORE, "%s: a store whose creation never "
+					 "completed (no %s file)", path, BLK_STORE)
+			       : dkv_err(DAXKV_ENOTPOOL, "%s is a directory but not a daxkv "
+					 "store (no %s file)", path, BLK_STORE);
 	b->lockfd = openat(b->dirfd, BLK_LOCK, (o->read_only ? O_RDONLY : O_RDWR | O_CREAT) |
 					       O_CLOEXEC, 0644);
 	if (b->lockfd < 0 && errno == ENOENT)

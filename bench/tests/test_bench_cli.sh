@@ -45,9 +45,9 @@ printf '[global]\nbs=4k\n[a]\nfoo=bar\n' >"$dir/bad.ini"
 expect_fail "line 4" "$dir/bad.ini"
 
 # The block backend works, and the report says so.
-"$B" --backend=block --nrkeys=100 --directory="$dir" >"$dir/blk.out" 2>"$err"
+"$B" --backend=block --nrkeys=100 --directory="$dir" >"$dir/out" 2>"$err"
 rc=$?
-if [ "$rc" -ne 0 ] || ! grep -q "backend=block" "$dir/blk.out"; then
+if [ "$rc" -ne 0 ] || ! grep -q "backend=block" "$dir/out"; then
 	echo "FAIL: --backend=block -> exit $rc, stderr: $(cat "$err")"
 	fails=$((fails + 1))
 fi

@@ -94,10 +94,13 @@ for args in "get $M k" "put $M k v" "del $M k" "scan $M" "dump $M" "info $M" \
 	one_line "${args%% *}" "$M" "no such store"
 done
 
-# ---- 4: not a daxkv pool (a short file, a long file, a directory) ----
+# ---- 4: not a daxkv pool (a short file, a long file, a directory of other
+# files: an empty one, or one holding only LOCK, is a store whose creation
+# never finished -- "no such store") ----
 printf 'just some bytes' >"$T/short"
 head -c 1048576 /dev/urandom >"$T/junk"
 mkdir -p "$T/dir"
+printf 'notes' >"$T/dir/notes.txt"
 for f in "$T/short" "$T/junk" "$T/dir"; do
 	for c in info check get; do
 		if [ "$c" = get ]; then expect 4 "$DAXKV" get "$f" k; else expect 4 "$DAXKV" "$c" "$f"; fi
