@@ -32,6 +32,10 @@
 #include "engine/internal.h"
 #include "io/segfile.h"
 
+/* The longest a group-commit leader waits for writers still on their way to
+ * append (about one device write here: docs/BENCHMARKS.md). */
+#define BLK_GATHER_NS (100ull * 1000)
+
 void blk_seg_name(uint32_t id, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "%08x.seg", id);
@@ -59,6 +63,7 @@ int blk_seg_create(struct daxkv *db, uint32_t id)
 	if (rc)
 		return rc;
 	iosf_filled(f, SEG_DATA_OFF);
+	iosf_gather(f, &b->pending, BLK_GATHER_NS);
 	atomic_store_explicit(&b->files[id], f, memory_order_release);
 	return 0;
 }
@@ -109,6 +114,24 @@ void blk_seg_drop(struct daxkv *db, uint32_t id)
 		*h = keep; /* the free segment's header, as the pool's format left it */
 }
 
+static __thread bool tl_pending; /* counted in blk->pending */
+
+void blk_enter(struct daxkv *db)
+{
+	if (!tl_pending) {
+		tl_pending = true;
+		atomic_fetch_add_explicit(&db->blk->pending, 1, memory_order_relaxed);
+	}
+}
+
+void blk_leave(struct daxkv *db)
+{
+	if (tl_pending) {
+		tl_pending = false;
+		atomic_fetch_sub_explicit(&db->blk->pending, 1, memory_order_relaxed);
+	}
+}
+
 void blk_append_begin(struct daxkv *db, unsigned lane)
 {
 	if (lane != DKV_GC_LANE)
@@ -123,8 +146,10 @@ void blk_append_end(struct daxkv *db, unsigned lane, uint64_t end)
 		if (f)
 			iosf_filled(f, end - dkv_seg_start(db, id));
 	}
-	if (lane != DKV_GC_LANE)
+	if (lane != DKV_GC_LANE) {
 		pthread_mutex_unlock(&db->blk->log_mu);
+		blk_leave(db); /* appended: a leader need not wait for it */
+	}
 }
 
 int blk_sync(struct daxkv *db, uint64_t end)

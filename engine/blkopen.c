@@ -395,7 +395,11 @@ int blk_open(struct daxkv *db, const char *path, const daxkv_options *o)
 	if (!b)
 		return dkv_err(DAXKV_ENOMEM, "out of memory");
 	b->dirfd = b->lockfd = -1;
-	pthread_mutex_init(&b->log_mu, NULL);
+	pthread_mutexattr_t ma; /* appends are short: spin before sleeping */
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(&b->log_mu, &ma);
+	pthread_mutexattr_destroy(&ma);
 	snprintf(b->dir, sizeof(b->dir), "%s", path);
 	db->blk = b;
 	char *hdrpage = calloc(1, POOL_HDR_SIZE); /* copied into the pool below */

@@ -105,6 +105,7 @@ struct dkv_blk {
 	_Atomic(struct io_segfile *) *files; /* per segment: the file being appended */
 	_Atomic uint64_t next_gen; /* CRC seeds: above every file's ever seen */
 	_Atomic uint64_t syncs_closed, waits_closed;
+	_Atomic int pending; /* writers in a put that have not appended yet (group commit) */
 	struct rp_list *replay; /* open: the records blk_replay applies */
 	uint64_t *min_seq0;     /* open: each segment file's oldest seq */
 };
@@ -312,6 +313,10 @@ void blk_seg_drop(struct daxkv *db, uint32_t id);
  * segment); end is the end offset of what was appended. */
 void blk_append_begin(struct daxkv *db, unsigned lane);
 void blk_append_end(struct daxkv *db, unsigned lane, uint64_t end);
+/* A writer's put or batch starts / ends (group commit waits for the
+ * writers that have not appended yet: iosf_gather). */
+void blk_enter(struct daxkv *db);
+void blk_leave(struct daxkv *db);
 /* Returns when the records of the segment holding end - 1 are durable up to
  * end (group commit): OK, or EIO/ENOSPC (the handle breaks: BLK-3). */
 int blk_sync(struct daxkv *db, uint64_t end);

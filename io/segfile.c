@@ -32,6 +32,9 @@
 #include <liburing.h>
 #include <linux/magic.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,12 +60,17 @@ struct io_segfile {
 	char name[SF_NAME_MAX];
 
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	uint64_t filled;  /* bytes of img holding data */
+	pthread_cond_t cv[2]; /* waiters for write number g wait on cv[g & 1] */
+	int nwait[2];
+	uint64_t gen;         /* leader writes started */
+	uint64_t inflight_to; /* what the write in flight covers */
+	_Atomic uint64_t filled; /* bytes of img holding data (one appender at a time) */
 	uint64_t durable; /* bytes known durable in the file */
 	int leading;      /* a leader's write is in flight */
 	int err;          /* sticky: the first failed write's code */
 	uint64_t syncs, waits;
+	const _Atomic int *gather; /* writers about to append (iosf_gather) */
+	uint64_t gather_ns;        /* the longest a leader waits for them */
 
 	struct io_uring ring;
 	int ring_state; /* 0 not tried, 1 ready, -1 refused: pwritev2 */
@@ -175,8 +183,13 @@ int iosf_create(int dirfd, const char *dir, const char *name, uint64_t size, con
 	snprintf(f->name, sizeof(f->name), "%s", name);
 	f->img = img;
 	f->size = size;
-	pthread_mutex_init(&f->mu, NULL);
-	pthread_cond_init(&f->cv, NULL);
+	pthread_mutexattr_t ma; /* short sections, many threads: spin before sleeping */
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(&f->mu, &ma);
+	pthread_mutexattr_destroy(&ma);
+	pthread_cond_init(&f->cv[0], NULL);
+	pthread_cond_init(&f->cv[1], NULL);
 	f->direct = 1;
 	f->fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_DIRECT | O_CLOEXEC, 0644);
 	if (f->fd < 0 && errno == EINVAL) {
@@ -208,40 +221,71 @@ fail:
 	if (f->ring_state > 0)
 		io_uring_queue_exit(&f->ring);
 	pthread_mutex_destroy(&f->mu);
-	pthread_cond_destroy(&f->cv);
+	pthread_cond_destroy(&f->cv[0]);
+	pthread_cond_destroy(&f->cv[1]);
 	free(f);
 	return rc;
 }
 
 void iosf_filled(struct io_segfile *f, uint64_t end)
 {
-	pthread_mutex_lock(&f->mu);
-	if (end > f->filled)
-		f->filled = end;
-	pthread_mutex_unlock(&f->mu);
+	/* Appenders are serialised by their caller (blk.c's log_mu, or the GC
+	 * lane): a release store publishes the bytes to the next leader. */
+	if (end > atomic_load_explicit(&f->filled, memory_order_relaxed))
+		atomic_store_explicit(&f->filled, end, memory_order_release);
+}
+
+void iosf_gather(struct io_segfile *f, const _Atomic int *pending, uint64_t max_ns)
+{
+	f->gather = pending;
+	f->gather_ns = max_ns;
+}
+
+/* The leader, f->mu held: while writers that will append are still on their
+ * way (and at most gather_ns), lets them run, so that one device write takes
+ * them all (a commit delay that costs nothing to a lone writer). */
+static void sf_gather(struct io_segfile *f)
+{
+	uint64_t until = dkv_now_ns() + f->gather_ns;
+	do {
+		pthread_mutex_unlock(&f->mu);
+		sched_yield();
+		pthread_mutex_lock(&f->mu);
+	} while (atomic_load_explicit(f->gather, memory_order_relaxed) > 0 &&
+		 dkv_now_ns() < until);
 }
 
 int iosf_sync(struct io_segfile *f, uint64_t end)
 {
 	pthread_mutex_lock(&f->mu);
 	bool waited = false;
-	if (end > f->filled) { /* a caller's bug: no write could ever cover it */
+	if (end > atomic_load(&f->filled)) { /* a caller's bug: no write could ever cover it */
 		pthread_mutex_unlock(&f->mu);
 		return dkv_err(DAXKV_EIO, "%s/%s: sync to %llu past the %llu bytes appended",
 			       f->dir, f->name, (unsigned long long)end,
-			       (unsigned long long)f->filled);
+			       (unsigned long long)atomic_load(&f->filled));
 	}
 	while (f->durable < end && !f->err) {
 		if (f->leading) {
+			/* Covered by the write in flight, or by the next one: each
+			 * group is woken by its own write only. */
+			unsigned slot = (unsigned)((end <= f->inflight_to ? f->gen : f->gen + 1) & 1);
 			waited = true;
-			pthread_cond_wait(&f->cv, &f->mu);
+			f->nwait[slot]++;
+			pthread_cond_wait(&f->cv[slot], &f->mu);
+			f->nwait[slot]--;
 			continue;
 		}
 		f->leading = 1;
-		uint64_t to = f->filled, from = f->durable & ~(uint64_t)(IOSF_BLOCK - 1);
+		if (f->gather && atomic_load_explicit(f->gather, memory_order_relaxed) > 0)
+			sf_gather(f);
+		uint64_t to = atomic_load_explicit(&f->filled, memory_order_acquire);
+		uint64_t from = f->durable & ~(uint64_t)(IOSF_BLOCK - 1);
 		uint64_t wend = (to + IOSF_BLOCK - 1) & ~(uint64_t)(IOSF_BLOCK - 1);
 		if (wend > f->size)
 			wend = f->size;
+		uint64_t g = ++f->gen;
+		f->inflight_to = to;
 		pthread_mutex_unlock(&f->mu);
 		int rc = sf_write_durable(f, from, wend - from);
 		pthread_mutex_lock(&f->mu);
@@ -250,7 +294,11 @@ int iosf_sync(struct io_segfile *f, uint64_t end)
 			f->err = rc;
 		else if (to > f->durable)
 			f->durable = to;
-		pthread_cond_broadcast(&f->cv);
+		pthread_cond_broadcast(&f->cv[g & 1]); /* the group it covered */
+		if (f->err) /* every waiter answers the error */
+			pthread_cond_broadcast(&f->cv[(g + 1) & 1]);
+		else if (f->nwait[(g + 1) & 1]) /* one of the next group leads it */
+			pthread_cond_signal(&f->cv[(g + 1) & 1]);
 	}
 	if (waited)
 		f->waits++;
@@ -292,7 +340,7 @@ void iosf_retire(struct io_segfile *f)
 	f->fd = -1;
 	if (!f->err) {
 		f->durable = f->size; /* nothing more is written: every sync is answered */
-		f->filled = f->size;
+		atomic_store(&f->filled, f->size);
 	}
 	pthread_mutex_unlock(&f->mu);
 }
@@ -306,7 +354,8 @@ void iosf_close(struct io_segfile *f)
 	if (f->fd >= 0)
 		close(f->fd);
 	pthread_mutex_destroy(&f->mu);
-	pthread_cond_destroy(&f->cv);
+	pthread_cond_destroy(&f->cv[0]);
+	pthread_cond_destroy(&f->cv[1]);
 	free(f);
 }
 

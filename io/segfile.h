@@ -13,6 +13,7 @@
 #ifndef DAXKV_IO_SEGFILE_H
 #define DAXKV_IO_SEGFILE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,9 @@ enum { IOSF_DSYNC = 0, IOSF_FSYNC = 1 };
  * exists after a crash.  OK, ENOMEM, ENOSPC, EIO. */
 int iosf_create(int dirfd, const char *dir, const char *name, uint64_t size, const void *img,
 		struct io_segfile **out);
+/* Commit delay: *pending counts writers that will append soon; a leader
+ * waits (yielding) while it is above 0, at most max_ns, before it writes. */
+void iosf_gather(struct io_segfile *f, const _Atomic int *pending, uint64_t max_ns);
 /* Bytes [0, end) of the image hold data now (the appender advances it). */
 void iosf_filled(struct io_segfile *f, uint64_t end);
 /* Group commit: returns when [0, end) of the image is durable in the file.
