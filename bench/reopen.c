@@ -2,7 +2,7 @@
  * reopen.c -- daxkv-reopen: how long daxkv_open takes after a clean close and
  * after the writer was SIGKILLed, for each key count given.
  *
- *   daxkv-reopen [--dir=/dev/shm/daxkv-reopen] [--value-size=100] N [N ...]
+ *   daxkv-reopen [--dir=/dev/shm/daxkv-reopen] [--value-size=100] [--backend=block] N [N ...]
  *
  * For each N: a child fills N keys (16 B keys) into a fresh pool, then keeps
  * overwriting until the parent SIGKILLs it; the parent times the first open
@@ -10,8 +10,11 @@
  * batches of 2000 for 2 s and reports when the gets reach full speed (the
  * first batch at >= 80% of the rate of the last second: the DRAM index is
  * built in the background after an open), then closes and times clean opens
- * (median of 5).
+ * (median of 5).  --backend=block: a block-backend store (a directory; put
+ * it on a disk: --dir=/tmp/...), filled by batches of 1000 keys (one durable
+ * write each) instead of single puts; its open replays the segment files.
  */
+#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,11 +116,45 @@ static double time_open(const char *path, int *keys_ok, uint64_t n, int reps, do
 	return t[reps / 2];
 }
 
+static int g_backend = DAXKV_BACKEND_AUTO;
+
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	remove(p);
+	return 0;
+}
+
+/* Block: n keys by batches of 1000 (one durable write each). */
+static void fill_batches(daxkv *db, uint64_t n, const char *v, size_t vsize)
+{
+	daxkv_batch *b = NULL;
+	char k[17];
+	if (daxkv_batch_new(&b))
+		_exit(1);
+	for (uint64_t i = 0; i < n; i++) {
+		key_of(k, i);
+		if (daxkv_batch_put(b, k, 16, v, vsize))
+			_exit(1);
+		if ((i + 1) % 1000 == 0 || i + 1 == n) {
+			if (daxkv_write(db, b)) {
+				fprintf(stderr, "write: %s\n", daxkv_errmsg());
+				_exit(1);
+			}
+			daxkv_batch_clear(b);
+		}
+	}
+	daxkv_batch_free(b);
+}
+
 static void child_fill(const char *path, uint64_t n, size_t vsize, volatile int *ready)
 {
 	daxkv_options o;
 	daxkv_options_init(&o);
 	o.create = 1;
+	o.backend = g_backend;
 	o.gc_background = 0;
 	o.pool_size = (n * (vsize + 16 + 120) * 3 + (256ull << 20)) & ~4095ull;
 	daxkv *db = NULL;
@@ -127,7 +164,9 @@ static void child_fill(const char *path, uint64_t n, size_t vsize, volatile int 
 	}
 	char *v = malloc(vsize + 1), k[17];
 	memset(v, 'v', vsize);
-	for (uint64_t i = 0; i < n; i++) {
+	if (g_backend == DAXKV_BACKEND_BLOCK)
+		fill_batches(db, n, v, vsize);
+	for (uint64_t i = 0; g_backend != DAXKV_BACKEND_BLOCK && i < n; i++) {
 		key_of(k, i);
 		if (daxkv_put(db, k, 16, v, vsize)) {
 			fprintf(stderr, "put: %s\n", daxkv_errmsg());
@@ -151,8 +190,11 @@ int main(int argc, char **argv)
 			dir = argv[first] + 6;
 		else if (!strncmp(argv[first], "--value-size=", 13))
 			vsize = strtoul(argv[first] + 13, NULL, 10);
+		else if (!strcmp(argv[first], "--backend=block"))
+			g_backend = DAXKV_BACKEND_BLOCK;
 		else {
-			fprintf(stderr, "usage: daxkv-reopen [--dir=D] [--value-size=B] N...\n");
+			fprintf(stderr, "usage: daxkv-reopen [--dir=D] [--value-size=B] "
+				"[--backend=block] N...\n");
 			return 2;
 		}
 	}
@@ -167,7 +209,7 @@ int main(int argc, char **argv)
 		uint64_t n = strtoull(argv[a], NULL, 10);
 		char path[512];
 		snprintf(path, sizeof(path), "%s/pool-%llu", dir, (unsigned long long)n);
-		unlink(path);
+		nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 		volatile int *ready = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 					   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 		pid_t pid = fork();
@@ -185,7 +227,7 @@ int main(int argc, char **argv)
 		double clean = time_open(path, &ok2, n, 5, NULL, NULL);
 		printf("%10llu %14.1f %16.1f %14.1f %14.1f %8d\n", (unsigned long long)n, crash,
 		       get1, full, clean, ok);
-		unlink(path);
+		nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	}
 	return 0;
 }
