@@ -296,6 +296,10 @@ DAXKV_API int daxkv_open(const char *path, const daxkv_options *caller_opt, daxk
 		rc = blk_open(db, path, opt);
 		if (!rc)
 			rc = attach(db);
+		/* The DRAM index first: built at once over the empty skiplist, it
+		 * serves the replay's inserts (the skiplist's descents would not). */
+		if (!rc)
+			rc = dix_start(db);
 		if (!rc)
 			rc = blk_replay(db);
 		/* Lanes own no segment here (one shared file): as many as there
@@ -311,7 +315,7 @@ DAXKV_API int daxkv_open(const char *path, const daxkv_options *caller_opt, daxk
 		if (!rc)
 			rc = attach(db);
 	}
-	if (!rc)
+	if (!rc && !db->blk)
 		rc = dix_start(db); /* builds beside the traffic: the skiplist serves meanwhile */
 	if (!rc && !db->read_only && opt->gc_background)
 		rc = gc_start(db);
