@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "tools/lib/inspect.h"
+#include <sys/stat.h>
+
 #include "tools/cli.h"
 
 static const char help_info[] =
@@ -44,7 +46,7 @@ struct out {
 	int n; /* JSON items written */
 };
 
-static void json_str(const void *b, size_t len)
+void json_str(const void *b, size_t len)
 {
 	const unsigned char *p = b;
 	fputc('"', stdout);
@@ -152,6 +154,13 @@ static void info_print(const char *path, const struct insp_info *i, int json)
 	       INFO_ARGS("yes", "no"));
 }
 
+/* A block-backend store is a directory (cmd_block.c). */
+static int cli_is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int cmd_info(int argc, char **argv)
 {
 	static const struct option lo[] = { { "json", no_argument, NULL, 'j' },
@@ -167,6 +176,8 @@ int cmd_info(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cli_usage("info", "expected STORE");
+	if (cli_is_dir(argv[optind]))
+		return blk_info(argv[optind], json);
 	struct insp *in = NULL;
 	struct insp_info info;
 	int rc = insp_open(argv[optind], 0, &in);
@@ -271,6 +282,8 @@ int cmd_check(int argc, char **argv)
 	if (argc - optind != 1 || (from_log && !rep))
 		return cli_usage("check", from_log ? "--from-log needs --repair" : "expected STORE");
 	const char *path = argv[optind];
+	if (cli_is_dir(path))
+		return blk_check(path, rep, o.json, o.quiet);
 	if (o.json) {
 		printf("{\n  \"store\": ");
 		json_str(path, strlen(path));
