@@ -333,7 +333,7 @@ static int load_segments(struct daxkv *db, struct rp_list *l, bool *any)
 		h->live_bytes = 0;
 		b->min_seq0[id] = lo; /* into the segment table by blk_replay */
 		if (torn && !db->read_only) /* cut off: sealed at the tail found */
-			rc = iosf_rewrite(b->dirfd, name, h, sizeof(*h), 0);
+			rc = iosf_rewrite(b->dirfd, b->dir, name, h, sizeof(*h), 0);
 	}
 	closedir(d);
 	atomic_store(&b->next_gen, max_gen + 1);

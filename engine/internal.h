@@ -19,7 +19,7 @@
  *   3  engine/blk.c engine/segment.c                segment files (block); segments, space
  *   2  engine/lane.c engine/snapshot.c              writer lanes, seqs; snapshots
  *   1  engine/status.c engine/record.c engine/epoch.c      codes; records; epochs
- *   0  pmem/util.c pmem/persist.c pmem/pool.c io/stream.c io/segfile.c  no keys, no engine
+ *   0  pmem/util.c pmem/persist.c pmem/pool.c io/stream.c io/segfile_shadow.c io/segfile.c  no keys, no engine
  * END
  */
 #ifndef DAXKV_INTERNAL_H

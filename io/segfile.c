@@ -46,6 +46,7 @@
 
 #include "daxkv.h"
 #include "io/segfile.h"
+#include "io/segfile_shadow.h"
 #include "pmem/util.h"
 
 #define SF_NAME_MAX 64u
@@ -132,6 +133,7 @@ static int sf_write_durable(struct io_segfile *f, uint64_t off, uint64_t len)
 	if (rc)
 		return rc;
 	bool fsync_mode = iosf_sync_mode() == IOSF_FSYNC;
+	const uint64_t off0 = off, len0 = len;
 	while (len) {
 		ssize_t n;
 		if (f->ring_state > 0) {
@@ -187,6 +189,7 @@ static int sf_write_durable(struct io_segfile *f, uint64_t off, uint64_t len)
 		len -= (uint64_t)n;
 	}
 	atomic_fetch_add_explicit(&f->syncs, 1, memory_order_relaxed);
+	sf_sh_write(f->dir, f->name, f->img + off0, off0, len0); /* durable now */
 	return 0;
 }
 
@@ -223,6 +226,7 @@ int iosf_create(int dirfd, const char *dir, const char *name, uint64_t size, con
 		rc = sf_err(e, dir, name, "fallocate");
 		goto fail;
 	}
+	sf_sh_create(dir, name, size);
 	rc = sf_write_durable(f, 0, IOSF_BLOCK);
 	if (!rc)
 		rc = iosf_dir_sync(dirfd, dir);
@@ -234,6 +238,7 @@ fail:
 	if (f->fd >= 0) {
 		close(f->fd);
 		unlinkat(dirfd, name, 0);
+		sf_sh_remove(dir, name);
 	}
 	sf_ring_exit(f);
 	pthread_mutex_destroy(&f->mu);
@@ -426,7 +431,8 @@ int iosf_open_sealed(int dirfd, const char *name, uint64_t size, void *buf, size
 	return rc;
 }
 
-int iosf_rewrite(int dirfd, const char *name, const void *buf, size_t len, uint64_t off)
+int iosf_rewrite(int dirfd, const char *dir, const char *name, const void *buf, size_t len,
+		 uint64_t off)
 {
 	int fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -436,6 +442,8 @@ int iosf_rewrite(int dirfd, const char *name, const void *buf, size_t len, uint6
 	if (!rc && fdatasync(fd) != 0)
 		rc = sf_err(errno, "", name, "fdatasync");
 	close(fd);
+	if (!rc)
+		sf_sh_write(dir, name, buf, off, len);
 	return rc;
 }
 
@@ -443,6 +451,7 @@ int iosf_remove(int dirfd, const char *dir, const char *name)
 {
 	if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT)
 		return sf_err(errno, dir, name, "unlink");
+	sf_sh_remove(dir, name);
 	return 0;
 }
 
@@ -450,6 +459,7 @@ int iosf_dir_sync(int dirfd, const char *dir)
 {
 	if (fsync(dirfd) != 0)
 		return sf_err(errno, dir, NULL, "fsync of the directory");
+	sf_sh_dirsync(dir);
 	return 0;
 }
 
@@ -465,8 +475,14 @@ int iosf_put_file(int dirfd, const char *dir, const char *name, const void *buf,
 	if (!rc && fsync(fd) != 0)
 		rc = sf_err(errno, dir, tmp, "fsync");
 	close(fd);
+	if (!rc) {
+		sf_sh_create(dir, tmp, 0);
+		sf_sh_write(dir, tmp, buf, 0, len);
+	}
 	if (!rc && renameat(dirfd, tmp, dirfd, name) != 0)
 		rc = sf_err(errno, dir, name, "rename");
+	if (!rc)
+		sf_sh_rename(dir, tmp, name);
 	if (rc)
 		unlinkat(dirfd, tmp, 0);
 	return rc ? rc : iosf_dir_sync(dirfd, dir);

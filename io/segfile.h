@@ -67,7 +67,8 @@ int iosf_open_sealed(int dirfd, const char *name, uint64_t size, void *buf, size
 		     void *addr, uint64_t off);
 /* Writes len bytes of buf at off of an existing file durably (a header
  * block of a segment found at open). */
-int iosf_rewrite(int dirfd, const char *name, const void *buf, size_t len, uint64_t off);
+int iosf_rewrite(int dirfd, const char *dir, const char *name, const void *buf, size_t len,
+		 uint64_t off);
 
 /* Removes name from the directory (not synced: iosf_dir_sync).  OK or EIO. */
 int iosf_remove(int dirfd, const char *dir, const char *name);

@@ -15,6 +15,7 @@
 #ifndef DKVTEST_H
 #define DKVTEST_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -333,6 +334,33 @@ static inline int dkvt_copy_file(const char *from, const char *to)
 	close(in);
 	if (close(out) != 0)
 		rc = -1;
+	return rc;
+}
+
+/* Copies a store: a pool file, or a block store's directory (its files). */
+static inline int dkvt_copy_store(const char *from, const char *to)
+{
+	struct stat st;
+	if (stat(from, &st) != 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode))
+		return dkvt_copy_file(from, to);
+	if (mkdir(to, 0755) != 0 && errno != EEXIST)
+		return -1;
+	DIR *d = opendir(from);
+	if (!d)
+		return -1;
+	struct dirent *e;
+	int rc = 0;
+	while (!rc && (e = readdir(d)) != NULL) {
+		char a[4200], b[4200];
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(a, sizeof(a), "%s/%s", from, e->d_name);
+		snprintf(b, sizeof(b), "%s/%s", to, e->d_name);
+		rc = dkvt_copy_file(a, b);
+	}
+	closedir(d);
 	return rc;
 }
 

@@ -27,6 +27,12 @@
  * By default the crash points are every fence of the operations that are not
  * plain puts (deletes, batch, GC, close, segment roll-overs) plus a stride
  * over the rest, at most DAXKV_PL_MAX_POINTS (700); DAXKV_PL_FULL=1 takes all.
+ *
+ * DAXKV_TEST_BACKEND=block runs it on the block backend: the shadow is then
+ * io/'s power-loss mode (io/segfile_shadow.h) -- a "fence" is a durable point
+ * (a durable write, a directory sync), an image is a store directory, and
+ * keep_pending keeps random 4 KiB blocks of the write in flight (a torn write)
+ * or random pending creations and removals of the directory.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -246,15 +252,15 @@ __attribute__((noreturn)) static void child_run(uint64_t k)
 		child_die("batch_new");
 	for (int i = 0; i < NW; i++) {
 		const struct wop *op = &W[i];
-		if (k == 0 && op->kind == K_CLOSE && pm_shadow_dump(end_image) != 0)
-			child_die("pm_shadow_dump failed");
+		if (k == 0 && op->kind == K_CLOSE && dkv_test_shadow_dump(end_image) != 0)
+			child_die("dkv_test_shadow_dump failed");
 		atomic_store(&L->state[i], S_INTENT);
 		rc = do_op(&db, op, b);
 		if (rc != DAXKV_OK)
 			child_die("op %d (%s): %s (%s)", i, kind_name(op->kind), daxkv_strerror(rc),
 				  daxkv_errmsg());
 		atomic_store(&L->state[i], S_ACKED);
-		L->fences_after[i] = pm_shadow_fences();
+		L->fences_after[i] = dkv_test_shadow_events();
 	}
 	daxkv_batch_free(b);
 	_exit(0);
@@ -636,7 +642,7 @@ static void test_powerloss(void)
 		if (WIFEXITED(st) && WEXITSTATUS(st) == CRASH_STATUS) {
 			R.crashed++;
 			R.keep_pending_points += k % 2 == 0;
-			if (dkvt_copy_file(image_path, rec_path) != 0) {
+			if (dkvt_copy_store(image_path, rec_path) != 0) {
 				vfail("no image written at the crash");
 				continue;
 			}
@@ -651,7 +657,7 @@ static void test_powerloss(void)
 		if (R.failed > before && !saved) { /* keep the first failing image */
 			char keep[256];
 			snprintf(keep, sizeof(keep), "/tmp/daxkv-powerloss-fence%" PRIu64 ".img", k);
-			if (dkvt_copy_file(image_path, keep) == 0) {
+			if (dkvt_copy_store(image_path, keep) == 0) {
 				fprintf(stderr, "  image kept at %s\n", keep);
 				saved = 1;
 			}

@@ -7,6 +7,7 @@
 
 #include "engine/dindex_int.h"
 #include "engine/internal.h"
+#include "io/segfile_shadow.h"
 #include "tests/hooks/testhooks.h"
 
 int dkv_test_pool_range(daxkv *db, void **base, size_t *len)
@@ -16,9 +17,25 @@ int dkv_test_pool_range(daxkv *db, void **base, size_t *len)
 	return 0;
 }
 
+static int shadow_blk; /* the shadow started is the block backend's (io/) */
+
 int dkv_test_shadow_start(daxkv *db, const struct pm_shadow_opts *o)
 {
-	return pm_shadow_start(db->base, db->pool.size, o);
+	shadow_blk = db->blk != NULL;
+	if (!shadow_blk)
+		return pm_shadow_start(db->base, db->pool.size, o);
+	return iosf_shadow_start(db->blk->dir, o->crash_at_fence, o->image_path,
+				 o->keep_pending_pct, o->seed, o->status_on_crash);
+}
+
+uint64_t dkv_test_shadow_events(void)
+{
+	return shadow_blk ? iosf_shadow_events() : pm_shadow_fences();
+}
+
+int dkv_test_shadow_dump(const char *path)
+{
+	return shadow_blk ? iosf_shadow_dump(path) : pm_shadow_dump(path);
 }
 
 /* Waits until the build of the DRAM index has ended; whether it is in use. */

@@ -14,9 +14,15 @@
 /* The mapped pool of an open DAX store. 0, or -1 for a non-DAX store. */
 int dkv_test_pool_range(daxkv *db, void **base, size_t *len);
 
-/* Starts the power-loss shadow over the store's pool (see persist.h).
- * Call right after daxkv_open; 0 or -1. */
+/* Starts the power-loss shadow of the store's backend: over a DAX pool's
+ * mapping (persist.h: fences, flushed lines), or over a block store's
+ * directory (io/segfile_shadow.h: durable writes and directory syncs are its
+ * "fences", an image is a directory).  Call right after daxkv_open; 0 or -1. */
 int dkv_test_shadow_start(daxkv *db, const struct pm_shadow_opts *o);
+/* The started shadow's events so far (fences / durable points), and a dump
+ * of what it holds now (0 or -1). */
+uint64_t dkv_test_shadow_events(void);
+int dkv_test_shadow_dump(const char *path);
 
 /* Full structural check: level-0 order and reachability, every node's record
  * CRC-valid and of the node's key, node bitmap = reachable set, segment states,
