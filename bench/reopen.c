@@ -12,7 +12,8 @@
  * built in the background after an open), then closes and times clean opens
  * (median of 5).  --backend=block: a block-backend store (a directory; put
  * it on a disk: --dir=/tmp/...), filled by batches of 1000 keys (one durable
- * write each) instead of single puts; its open replays the segment files.
+ * write each) instead of single puts; its open replays the segment files
+ * (--no-hints: their hint files removed first, so that every one is scanned).
  */
 #include <ftw.h>
 #include <signal.h>
@@ -117,6 +118,7 @@ static double time_open(const char *path, int *keys_ok, uint64_t n, int reps, do
 }
 
 static int g_backend = DAXKV_BACKEND_AUTO;
+static int g_no_hints; /* block: remove the hint files before timing opens */
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -192,9 +194,11 @@ int main(int argc, char **argv)
 			vsize = strtoul(argv[first] + 13, NULL, 10);
 		else if (!strcmp(argv[first], "--backend=block"))
 			g_backend = DAXKV_BACKEND_BLOCK;
+		else if (!strcmp(argv[first], "--no-hints"))
+			g_no_hints = 1;
 		else {
 			fprintf(stderr, "usage: daxkv-reopen [--dir=D] [--value-size=B] "
-				"[--backend=block] N...\n");
+				"[--backend=block [--no-hints]] N...\n");
 			return 2;
 		}
 	}
@@ -220,6 +224,12 @@ int main(int argc, char **argv)
 		usleep(20000);
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
+		if (g_no_hints) { /* the opens list every segment by a scan */
+			char cmd[700];
+			snprintf(cmd, sizeof(cmd), "rm -f '%s'/*.hint", path);
+			if (system(cmd) != 0)
+				fprintf(stderr, "removing hints failed\n");
+		}
 		int ok = 0;
 		double get1 = 0, full = 0;
 		double crash = time_open(path, &ok, n, 1, &get1, &full); /* this open recovers */

@@ -26,6 +26,7 @@
  *                  writes (the handle breaks, EREADONLY) until reopened:
  *                  nothing not durable is ever acknowledged.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -39,6 +40,57 @@
 void blk_seg_name(uint32_t id, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "%08x.seg", id);
+}
+
+void blk_hint_name(uint32_t id, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%08x.hint", id);
+}
+
+/* The hint file of a segment being sealed (bitcask's): every record's seq
+ * and offset, so that an open lists them without reading and checking the
+ * records (blkopen.c).  Written whole (tmp, fsync, rename, directory sync)
+ * before the segment's header says SEALED: a header that says so has its
+ * hint, or a damaged one that the open refuses and scans instead. */
+static int blk_write_hint(struct daxkv *db, uint32_t id)
+{
+	uint64_t start = dkv_seg_start(db, id), tail = atomic_load(&db->segs[id].tail);
+	uint64_t n = 0, cap = 1024;
+	struct blk_hint_ent *e = malloc(sizeof(struct blk_hint_hdr) + cap * sizeof(*e));
+	if (!e)
+		return dkv_err(DAXKV_ENOMEM, "out of memory (hint file)");
+	for (uint64_t off = SEG_DATA_OFF; off < tail;) {
+		const struct rec_hdr *h = rec_at(db, start + off);
+		if (n == cap) {
+			cap *= 2;
+			void *ne = realloc(e, sizeof(struct blk_hint_hdr) + cap * sizeof(*e));
+			if (!ne) {
+				free(e);
+				return dkv_err(DAXKV_ENOMEM, "out of memory (hint file)");
+			}
+			e = ne;
+		}
+		struct blk_hint_ent *x = (struct blk_hint_ent *)((char *)e +
+							       sizeof(struct blk_hint_hdr)) + n++;
+		x->seq = h->seq;
+		x->off = (uint32_t)off;
+		x->rsv = 0;
+		off += rec_size(h->klen, h->vlen);
+	}
+	struct blk_hint_hdr *hh = (struct blk_hint_hdr *)e;
+	memset(hh, 0, sizeof(*hh));
+	hh->magic = BLK_HINT_MAGIC;
+	hh->gen = db->segs[id].gen;
+	hh->tail = tail;
+	hh->n = n;
+	size_t len = sizeof(*hh) + n * sizeof(struct blk_hint_ent);
+	hh->crc = dkv_crc(0, (char *)hh + sizeof(*hh), len - sizeof(*hh));
+	hh->crc = dkv_crc(hh->crc, hh, offsetof(struct blk_hint_hdr, crc));
+	char name[32];
+	blk_hint_name(id, name, sizeof(name));
+	int rc = iosf_put_file(db->blk->dirfd, db->blk->dir, name, hh, len);
+	free(e);
+	return rc;
 }
 
 static struct io_segfile *blk_file(struct daxkv *db, uint32_t id)
@@ -84,6 +136,8 @@ int blk_seg_seal(struct daxkv *db, uint32_t id)
 	 * exact tail), then reads move to the file. */
 	int rc = iosf_sync(f, atomic_load(&db->segs[id].tail));
 	if (!rc)
+		rc = blk_write_hint(db, id);
+	if (!rc)
 		rc = iosf_write_at(f, 0, IOSF_BLOCK);
 	if (!rc)
 		rc = iosf_map_sealed(f, dkv_seg_hdr(db, id), IOSF_BLOCK);
@@ -108,6 +162,8 @@ void blk_seg_drop(struct daxkv *db, uint32_t id)
 	/* Not synced here: a file that comes back after a crash holds records
 	 * that are older copies of what GC moved, or dead (blkopen.c replays by
 	 * seq); the next creation's directory sync makes the removal durable. */
+	(void)iosf_remove(b->dirfd, b->dir, name);
+	blk_hint_name(id, name, sizeof(name));
 	(void)iosf_remove(b->dirfd, b->dir, name);
 	struct seg_hdr *h = dkv_seg_hdr(db, id), keep = *h;
 	if (iosf_unmap(h, db->seg_size) == 0)

@@ -14,8 +14,12 @@
  *                  CRC; its absence after a session means it did not close
  *   %08x.seg       one file per log segment of the pool (its id), the
  *                  segment's bytes: struct seg_hdr at 0, records from 256
+ *   %08x.hint      a sealed segment's hint: each record's seq and offset
+ *                  (struct blk_hint_hdr, entries), written before SEALED
  *
- * Open replays every record of every segment file in seq order into the
+ * Open lists every record of every segment file -- a sealed one's from its
+ * hint file when that is sound, else by a scan -- and replays them in seq
+ * order into the
  * index (puts insert or replace, deletes remove): seqs grow across the
  * shared segment's files and a key's versions get their seqs under its
  * node's lock, so seq order is the order the running store applied them
@@ -28,6 +32,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
@@ -269,6 +274,50 @@ static int scan_seg(struct daxkv *db, uint32_t id, struct rp_list *l, uint64_t *
 	return 0;
 }
 
+/* A sealed segment's records from its hint file (blk.c writes it at seal):
+ * 0 (listed), 1 (no sound hint: the caller scans), or an error.  Sound: its
+ * magic, CRC, the segment's seed and tail, offsets rising inside the data. */
+static int hint_seg(struct daxkv *db, uint32_t id, struct rp_list *l, uint64_t *lo,
+		    uint64_t *hi)
+{
+	const struct seg_hdr *h = dkv_seg_hdr(db, id);
+	if (SW_STATE(h->sw) != SEG_SEALED)
+		return 1;
+	char name[32];
+	void *buf = NULL;
+	size_t len = 0;
+	blk_hint_name(id, name, sizeof(name));
+	if (iosf_get_whole(db->blk->dirfd, name, &buf, &len) != 0) {
+		dkv_clear_err();
+		return 1;
+	}
+	const struct blk_hint_hdr *hh = buf;
+	const struct blk_hint_ent *e = (const struct blk_hint_ent *)(hh + 1);
+	bool ok = len >= sizeof(*hh) && hh->magic == BLK_HINT_MAGIC &&
+		  hh->gen == SW_GEN(h->sw) && hh->tail == h->tail &&
+		  hh->n == (len - sizeof(*hh)) / sizeof(*e) &&
+		  len == sizeof(*hh) + hh->n * sizeof(*e);
+	if (ok) {
+		uint32_t c = dkv_crc(0, e, len - sizeof(*hh));
+		ok = dkv_crc(c, hh, offsetof(struct blk_hint_hdr, crc)) == hh->crc;
+	}
+	for (uint64_t i = 0, prev = 0; ok && i < hh->n; i++) {
+		ok = e[i].off >= SEG_DATA_OFF && e[i].off >= prev && e[i].off < h->tail;
+		prev = e[i].off + sizeof(struct rec_hdr);
+	}
+	int rc = ok ? 0 : 1;
+	uint64_t start = dkv_seg_start(db, id);
+	*lo = UINT64_MAX;
+	*hi = 0;
+	for (uint64_t i = 0; ok && !rc && i < hh->n; i++) {
+		rc = rp_add(l, e[i].seq, start + e[i].off);
+		*lo = e[i].seq < *lo ? e[i].seq : *lo;
+		*hi = e[i].seq > *hi ? e[i].seq : *hi;
+	}
+	free(buf);
+	return rc;
+}
+
 /* Maps every segment file, lists their records; the DRAM headers say
  * SEALED with the tail found. */
 static int load_segments(struct daxkv *db, struct rp_list *l, bool *any)
@@ -324,9 +373,17 @@ static int load_segments(struct daxkv *db, struct rp_list *l, bool *any)
 		uint64_t lo, hi;
 		bool torn = false;
 		*any = true;
-		rc = scan_seg(db, id, l, &lo, &hi, &torn);
-		if (rc)
+		rc = hint_seg(db, id, l, &lo, &hi);
+		if (rc < 0)
 			break;
+		if (rc == 0) {
+			b->hinted++;
+		} else {
+			b->scanned++;
+			rc = scan_seg(db, id, l, &lo, &hi, &torn);
+			if (rc)
+				break;
+		}
 		max_gen = SW_GEN(h->sw) > max_gen ? SW_GEN(h->sw) : max_gen;
 		h->sw = SW_MAKE(SEG_SEALED, 0, SW_GEN(h->sw));
 		h->age_seq = hi;

@@ -107,6 +107,7 @@ struct dkv_blk {
 	_Atomic uint64_t syncs_closed, waits_closed;
 	_Atomic int pending; /* writers in a put that have not appended yet (group commit) */
 	struct rp_list *replay; /* open: the records blk_replay applies */
+	uint32_t hinted, scanned; /* open: segments listed from hints / by a scan */
 	uint64_t *min_seq0;     /* open: each segment file's oldest seq */
 };
 
@@ -302,6 +303,22 @@ uint64_t *dkv_purge_take(struct daxkv *db, size_t *n);
 
 /* ---- blk.c: the block backend's segment files (db->blk set) ---- */
 void blk_seg_name(uint32_t id, char *buf, size_t cap);
+void blk_hint_name(uint32_t id, char *buf, size_t cap);
+/* A hint file (%08x.hint, written at seal): this header, then n entries. */
+#define BLK_HINT_MAGIC 0x544e48564b584144ull /* "DAXKVHNT" */
+struct blk_hint_hdr {
+	uint64_t magic;
+	uint64_t gen;  /* the segment's CRC seed */
+	uint64_t tail; /* its sealed tail */
+	uint64_t n;
+	uint32_t crc;  /* CRC32C of the entries, then of the fields above */
+	uint32_t pad;
+};
+struct blk_hint_ent {
+	uint64_t seq;
+	uint32_t off; /* within the segment */
+	uint32_t rsv;
+};
 /* Creates segment id's file from its image's first block (BLK-2). */
 int blk_seg_create(struct daxkv *db, uint32_t id);
 /* Seals id's file: records durable, header block written, reads mapped. */

@@ -500,6 +500,41 @@ int iosf_get_file(int dirfd, const char *name, void *buf, size_t cap, size_t *le
 	return rc;
 }
 
+int iosf_get_whole(int dirfd, const char *name, void **buf, size_t *len)
+{
+	*buf = NULL;
+	*len = 0;
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? DAXKV_ENOSTORE : sf_err(errno, "", name, "open");
+	struct stat st;
+	int rc = 0;
+	char *b = NULL;
+	if (fstat(fd, &st) != 0) {
+		rc = sf_err(errno, "", name, "fstat");
+	} else if (!(b = malloc(st.st_size ? (size_t)st.st_size : 1))) {
+		rc = dkv_err(DAXKV_ENOMEM, "out of memory (%s)", name);
+	} else {
+		size_t got = 0;
+		while (got < (size_t)st.st_size) {
+			ssize_t n = pread(fd, b + got, (size_t)st.st_size - got, (off_t)got);
+			if (n <= 0) {
+				rc = sf_err(n < 0 ? errno : EIO, "", name, "read");
+				break;
+			}
+			got += (size_t)n;
+		}
+	}
+	close(fd);
+	if (rc) {
+		free(b);
+		return rc;
+	}
+	*buf = b;
+	*len = (size_t)st.st_size;
+	return 0;
+}
+
 int iosf_unmap(void *addr, size_t len)
 {
 	void *p = mmap(addr, len, PROT_READ | PROT_WRITE,

@@ -80,6 +80,9 @@ int iosf_put_file(int dirfd, const char *dir, const char *name, const void *buf,
 /* Reads up to cap bytes of name into buf; *len gets how many.  OK, ENOSTORE
  * (absent), EIO. */
 int iosf_get_file(int dirfd, const char *name, void *buf, size_t cap, size_t *len);
+/* Reads all of name into a malloc'd *buf (*len bytes; the caller frees).
+ * OK, ENOSTORE (absent), ENOMEM, EIO. */
+int iosf_get_whole(int dirfd, const char *name, void **buf, size_t *len);
 /* Replaces [addr, addr+len) with fresh zero anonymous memory (a segment's
  * file map dropped).  OK or ENOMEM. */
 int iosf_unmap(void *addr, size_t len);

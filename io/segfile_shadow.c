@@ -65,10 +65,13 @@ static struct sh_file *add(const char *name, uint64_t size)
 		if (e->used)
 			continue;
 		memset(e, 0, sizeof(*e));
+		size_t nl = strlen(name);
+		if (nl >= sizeof(e->name))
+			return NULL; /* not a name the engine makes */
 		e->data = calloc(1, size ? size : 1);
 		if (!e->data)
 			return NULL;
-		snprintf(e->name, sizeof(e->name), "%s", name);
+		memcpy(e->name, name, nl + 1);
 		e->size = size;
 		e->used = 1;
 		return e;
@@ -113,7 +116,7 @@ static void settle(struct sh_file *e)
 		struct sh_file *old = find(e->to);
 		if (old && old != e)
 			drop(old);
-		snprintf(e->name, sizeof(e->name), "%s", e->to);
+		memcpy(e->name, e->to, sizeof(e->name));
 		e->durable = 1;
 	}
 	e->pending = P_NONE;
@@ -176,6 +179,8 @@ static int load(void)
 		snprintf(p, sizeof(p), "%s/%s", S.dir, de->d_name);
 		if (stat(p, &st) != 0 || !S_ISREG(st.st_mode))
 			continue;
+		if (strlen(de->d_name) >= sizeof(S.f[0].name))
+			continue; /* not the engine's */
 		struct sh_file *e = add(de->d_name, (uint64_t)st.st_size);
 		int fd = open(p, O_RDONLY);
 		if (!e || fd < 0 ||
@@ -281,9 +286,9 @@ void sf_sh_rename(const char *dir, const char *from, const char *to)
 {
 	pthread_mutex_lock(&S.mu);
 	struct sh_file *e = mine(dir) ? find(from) : NULL;
-	if (e) {
+	if (e && strlen(to) < sizeof(e->to)) {
 		e->pending = P_RENAME;
-		snprintf(e->to, sizeof(e->to), "%s", to);
+		memcpy(e->to, to, strlen(to) + 1);
 	}
 	pthread_mutex_unlock(&S.mu);
 }

@@ -2,9 +2,11 @@
  * cmd_block.c -- `daxkv info` and `daxkv check` of a block-backend store (a
  * directory: docs/ARCHITECTURE.md, "The block backend").  Its index lives
  * only in DRAM, so both go through the library: a read-only open replays
- * every segment file (each record's CRC checked, a sealed segment's damage
- * refused with ECORRUPT), then check walks every key and reads its value
- * (CRC again) and stats' counts must agree with the walk.
+ * every segment file (a segment without a sound hint file is scanned, each
+ * record's CRC checked, a sealed segment's damage refused with ECORRUPT),
+ * then check walks every key and reads its value (its CRC checked: this
+ * finds damage in a segment listed from its hint) and stats' key count must
+ * agree with the walk.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -101,6 +103,10 @@ int blk_check(const char *path, int repair, int json, int quiet)
 		return cli_fail("check", rc, path);
 	if (s.keys != keys)
 		bad++;
+	if (bad)
+		fprintf(stderr, "daxkv check: %s: damaged: %" PRIu64 " records fail their CRC or "
+			"the key count (%" PRIu64 " walked, %" PRIu64 " counted)\n", path, bad, keys,
+			s.keys);
 	if (json) {
 		fputs("{\"store\": ", stdout);
 		json_str(path, strlen(path));

@@ -378,3 +378,12 @@ int dkv_test_seg_info(daxkv *db, uint32_t id, uint64_t *used, int64_t *live)
 	return (int)atomic_load(&s->state);
 }
 #endif
+
+int dkv_test_blk_loads(daxkv *db, uint32_t *hinted, uint32_t *scanned)
+{
+	if (!db->blk)
+		return -1;
+	*hinted = db->blk->hinted;
+	*scanned = db->blk->scanned;
+	return 0;
+}

@@ -69,4 +69,8 @@ int dkv_test_seg_info(daxkv *db, uint32_t id, uint64_t *used, int64_t *live);
  * targets' templates, so that a reproducer replays). */
 extern uint64_t dkv_test_level_seed;
 
+/* Block store: segments its open listed from hint files, and by a scan
+ * (0; -1 on DAX). */
+int dkv_test_blk_loads(daxkv *db, uint32_t *hinted, uint32_t *scanned);
+
 #endif

@@ -1,8 +1,8 @@
 /*
  * test_block.c -- what only the block backend has: segment files on a disk
  * (/tmp, O_DIRECT), group commit across threads, a torn tail cut at open,
- * tombstones GC must carry while older versions remain, the volatile-media
- * flag.  Every API-level suite also runs on this backend (ctest's *_block
+ * tombstones GC must carry while older versions remain, hint files (used,
+ * refused when damaged, not needed), the volatile-media flag.  Every API-level suite also runs on this backend (ctest's *_block
  * variants); these are the cases those suites cannot see.
  */
 #define _GNU_SOURCE
@@ -225,6 +225,77 @@ static void test_tombstone_gc(void)
 	dkvt_close_remove(db, path);
 }
 
+/* ---- hint files: a sealed segment's records listed without a scan ---- */
+
+static void check_hint_store(daxkv *db, unsigned n)
+{
+	char k[DKVT_KEYBUF], v[200];
+	unsigned bad = 0;
+	for (unsigned i = 0; i < n; i++) {
+		dkvt_vmake(v, sizeof(v), i, 0, i % 7 == 0 ? 2 : 1);
+		size_t kl = dkvt_key(i, k);
+		if (i % 11 == 0 ? !absent(db, k, kl) : !has_value(db, k, kl, v, sizeof(v)))
+			bad++;
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(stat_keys(db), n - (n + 10) / 11);
+	CU_ASSERT(check_ok(db));
+}
+
+static void test_hints(void)
+{
+	char path[256], cmd[600];
+	const unsigned n = 12000;
+	daxkv *db = blk_store(DKVT_SHM_DIR, "blk-hints", path, sizeof(path), 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	char k[DKVT_KEYBUF], v[200];
+	for (unsigned i = 0; i < n; i++) { /* ~3 MiB: several sealed segments */
+		dkvt_vmake(v, sizeof(v), i, 0, 1);
+		CU_ASSERT_EQUAL(daxkv_put(db, k, dkvt_key(i, k), v, sizeof(v)), DAXKV_OK);
+	}
+	for (unsigned i = 0; i < n; i += 7) { /* overwrites and deletes across them */
+		dkvt_vmake(v, sizeof(v), i, 0, 2);
+		CU_ASSERT_EQUAL(daxkv_put(db, k, dkvt_key(i, k), v, sizeof(v)), DAXKV_OK);
+	}
+	for (unsigned i = 0; i < n; i += 11)
+		CU_ASSERT_EQUAL(daxkv_delete(db, k, dkvt_key(i, k)), DAXKV_OK);
+	CU_ASSERT_EQUAL(daxkv_close(db), DAXKV_OK);
+
+	/* every segment was sealed (the last by close): all from hints */
+	uint32_t hinted = 0, scanned = 0;
+	db = blk_store(DKVT_SHM_DIR, "", path, sizeof(path), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	CU_ASSERT_EQUAL(dkv_test_blk_loads(db, &hinted, &scanned), 0);
+	CU_ASSERT(hinted >= 3);
+	CU_ASSERT_EQUAL(scanned, 0);
+	uint32_t nseg = hinted;
+	check_hint_store(db, n);
+	CU_ASSERT_EQUAL(daxkv_close(db), DAXKV_OK);
+
+	/* a damaged hint is refused: that segment is scanned, nothing changes */
+	snprintf(cmd, sizeof(cmd), "f=$(ls %s/*.hint | head -1) && printf X | "
+		 "dd of=$f bs=1 seek=100 conv=notrunc status=none", path);
+	CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+	db = blk_store(DKVT_SHM_DIR, "", path, sizeof(path), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	CU_ASSERT_EQUAL(dkv_test_blk_loads(db, &hinted, &scanned), 0);
+	CU_ASSERT_EQUAL(scanned, 1);
+	CU_ASSERT_EQUAL(hinted, nseg - 1);
+	check_hint_store(db, n);
+	CU_ASSERT_EQUAL(daxkv_close(db), DAXKV_OK);
+
+	/* no hints at all: every segment scanned, the same store */
+	snprintf(cmd, sizeof(cmd), "rm -f %s/*.hint", path);
+	CU_ASSERT_EQUAL_FATAL(system(cmd), 0);
+	db = blk_store(DKVT_SHM_DIR, "", path, sizeof(path), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(db);
+	CU_ASSERT_EQUAL(dkv_test_blk_loads(db, &hinted, &scanned), 0);
+	CU_ASSERT_EQUAL(hinted, 0);
+	CU_ASSERT_EQUAL(scanned, nseg);
+	check_hint_store(db, n);
+	dkvt_close_remove(db, path);
+}
+
 /* ---- tmpfs is flagged: nothing there survives a reboot ---- */
 
 static void test_volatile_media(void)
@@ -249,6 +320,7 @@ int main(int argc, char **argv)
 		{ "group_commit", test_group_commit },
 		{ "torn_tail", test_torn_tail },
 		{ "tombstone_gc", test_tombstone_gc },
+		{ "hints", test_hints },
 		{ "volatile_media", test_volatile_media },
 		{ NULL, NULL },
 	};
