@@ -132,7 +132,8 @@ static bool only_ours(int dirfd)
 	struct dirent *e;
 	while (ours && (e = readdir(d)) != NULL)
 		ours = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") ||
-		       !strcmp(e->d_name, BLK_LOCK) || !strcmp(e->d_name, BLK_STORE ".tmp");
+		       !strcmp(e->d_name, BLK_LOCK) || !strcmp(e->d_name, BLK_STORE ".tmp") ||
+		       !strcmp(e->d_name, BLK_STATE) || !strcmp(e->d_name, BLK_STATE ".tmp");
 	closedir(d);
 	return ours;
 }
@@ -166,6 +167,21 @@ static int open_dir(struct dkv_blk *b, const char *path, const daxkv_options *o)
 	return 0;
 }
 
+struct blk_state {
+	struct sb_state sb;
+	uint32_t crc, pad;
+};
+
+static int write_state(struct dkv_blk *b, const struct sb_state *sb)
+{
+	struct blk_state st;
+	memset(&st, 0, sizeof(st));
+	st.sb = *sb;
+	st.sb.clean = 1;
+	st.crc = dkv_crc(0, &st.sb, sizeof(st.sb));
+	return iosf_put_file(b->dirfd, b->dir, BLK_STATE, &st, sizeof(st));
+}
+
 /* Reads STORE (or, creating, writes it): the geometry, sealed like a pool's. */
 static int read_store(struct daxkv *db, const daxkv_options *o, char *page)
 {
@@ -181,7 +197,13 @@ static int read_store(struct daxkv *db, const daxkv_options *o, char *page)
 		memset(page, 0, POOL_HDR_SIZE);
 		dkv_fill_hdr(ph, psz, ssz, nsegs);
 		pool_hdr_seal(ph);
-		return iosf_put_file(b->dirfd, b->dir, BLK_STORE, page, POOL_HDR_SIZE);
+		rc = iosf_put_file(b->dirfd, b->dir, BLK_STORE, page, POOL_HDR_SIZE);
+		/* A new store was closed cleanly, as a new pool: its STATE says so
+		 * (a crash before it leaves an empty store opened as unclean). */
+		struct sb_state z;
+		memset(&z, 0, sizeof(z));
+		z.clean = 1;
+		return rc ? rc : write_state(b, &z);
 	}
 	if (rc == DAXKV_ENOSTORE)
 		return dkv_err(DAXKV_ENOSTORE, "no store at %s (no %s file%s)", b->dir, BLK_STORE,
@@ -403,22 +425,17 @@ static int rp_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-struct blk_state {
-	struct sb_state sb;
-	uint32_t crc, pad;
-};
-
 /* The counters a clean close left (STATE), into the volatile superblock;
  * a read-write open removes the file, so that only a clean close of this
- * session brings it back.  No file: clean when no segment file exists. */
-static int load_state(struct daxkv *db, bool any_seg)
+ * session brings it back (create writes the first).  No file: unclean. */
+static int load_state(struct daxkv *db)
 {
 	struct dkv_blk *b = db->blk;
 	struct blk_state st;
 	size_t len = 0;
 	int rc = iosf_get_file(b->dirfd, BLK_STATE, &st, sizeof(st), &len);
-	if (rc == DAXKV_ENOSTORE) {
-		db->sb->clean = !any_seg;
+	if (rc == DAXKV_ENOSTORE) { /* the last session did not close */
+		db->sb->clean = 0;
 		return 0;
 	}
 	if (rc)
@@ -438,12 +455,7 @@ static int load_state(struct daxkv *db, bool any_seg)
 
 static int save_state(struct daxkv *db)
 {
-	struct blk_state st;
-	memset(&st, 0, sizeof(st));
-	st.sb = *db->sb;
-	st.sb.clean = 1;
-	st.crc = dkv_crc(0, &st.sb, sizeof(st.sb));
-	return iosf_put_file(db->blk->dirfd, db->blk->dir, BLK_STATE, &st, sizeof(st));
+	return write_state(db->blk, db->sb);
 }
 
 int blk_open(struct daxkv *db, const char *path, const daxkv_options *o)
@@ -501,7 +513,7 @@ int blk_open(struct daxkv *db, const char *path, const daxkv_options *o)
 	db->sb = (struct sb_state *)((char *)base + DKV_SB_STATE_OFF);
 	bool any = false;
 	rc = load_segments(db, l, &any);
-	return rc ? rc : load_state(db, any);
+	return rc ? rc : load_state(db);
 }
 
 int blk_replay(struct daxkv *db)
