@@ -75,7 +75,6 @@ struct io_segfile {
 
 	struct io_uring ring;
 	int ring_state; /* 0 not tried, 1 ready, -1 refused: pwritev2 */
-	int regfile;
 };
 
 static int sf_mode = -1;
@@ -123,8 +122,6 @@ static int sf_ring(struct io_segfile *f)
 		f->ring_state = rc == 0 ? 1 : -1;
 		if (rc < 0 && rc != -ENOSYS && rc != -EPERM)
 			return sf_err(-rc, f->dir, f->name, "io_uring_queue_init");
-		if (rc == 0 && getenv("XX_REGFILE") && io_uring_register_files(&f->ring, &f->fd, 1) == 0)
-			f->regfile = 1;
 	}
 	return 0;
 }
@@ -141,10 +138,6 @@ static int sf_write_durable(struct io_segfile *f, uint64_t off, uint64_t len)
 		ssize_t n;
 		if (f->ring_state > 0) {
 			struct io_uring_sqe *w = io_uring_get_sqe(&f->ring);
-			if (f->regfile) {
-				io_uring_prep_write(w, 0, f->img + off, (unsigned)len, off);
-				w->flags |= IOSQE_FIXED_FILE;
-			} else
 			io_uring_prep_write(w, f->fd, f->img + off, (unsigned)len, off);
 			unsigned want = 1;
 			if (fsync_mode) {
