@@ -255,6 +255,21 @@ static int rp_add(struct rp_list *l, uint64_t seq, uint64_t off)
 	return 0;
 }
 
+/* `daxkv check --repair` of a block store: this thread's next open scans
+ * every segment (no hints) and cuts a sealed one at its first damaged
+ * record instead of refusing it. */
+static __thread bool tl_repair;
+
+void blk_repair_next_open(bool on)
+{
+	tl_repair = on;
+}
+
+uint64_t blk_cut_bytes(const struct daxkv *db)
+{
+	return db->blk ? db->blk->cut_bytes : 0;
+}
+
 /* Scans segment id (mapped, its header in DRAM): lists its records, sets
  * its tail, cuts a torn one.  *min_seq, *max_seq: the seqs it holds. */
 static int scan_seg(struct daxkv *db, uint32_t id, struct rp_list *l, uint64_t *min_seq,
@@ -283,10 +298,15 @@ static int scan_seg(struct daxkv *db, uint32_t id, struct rp_list *l, uint64_t *
 		*max_seq = r->seq > *max_seq ? r->seq : *max_seq;
 		off += sz;
 	}
-	if (sealed && off != limit)
+	if (sealed && off != limit && !tl_repair)
 		return dkv_err(DAXKV_ECORRUPT, "%s: segment file %08x.seg: damaged record at %llu "
-			       "of a sealed segment (tail %llu)", db->blk->dir, id,
-			       (unsigned long long)(off - start), (unsigned long long)h->tail);
+			       "of a sealed segment (tail %llu); `daxkv check --repair` cuts it "
+			       "there", db->blk->dir, id, (unsigned long long)(off - start),
+			       (unsigned long long)h->tail);
+	if (sealed && off != limit) { /* repair: cut at the damage */
+		db->blk->cut_bytes += limit - off;
+		sealed = false;
+	}
 	if (batch_from != SIZE_MAX) { /* never committed: a torn batch at the end */
 		l->n = batch_from;
 		off = batch_off;
@@ -395,7 +415,7 @@ static int load_segments(struct daxkv *db, struct rp_list *l, bool *any)
 		uint64_t lo, hi;
 		bool torn = false;
 		*any = true;
-		rc = hint_seg(db, id, l, &lo, &hi);
+		rc = tl_repair ? 1 : hint_seg(db, id, l, &lo, &hi);
 		if (rc < 0)
 			break;
 		if (rc == 0) {
@@ -411,8 +431,13 @@ static int load_segments(struct daxkv *db, struct rp_list *l, bool *any)
 		h->age_seq = hi;
 		h->live_bytes = 0;
 		b->min_seq0[id] = lo; /* into the segment table by blk_replay */
-		if (torn && !db->read_only) /* cut off: sealed at the tail found */
+		if (torn && !db->read_only) { /* cut off: sealed at the tail found */
 			rc = iosf_rewrite(b->dirfd, b->dir, name, h, sizeof(*h), 0);
+			char hint[32]; /* a repair's cut: the hint names records gone */
+			blk_hint_name(id, hint, sizeof(hint));
+			if (!rc)
+				rc = iosf_remove(b->dirfd, b->dir, hint);
+		}
 	}
 	closedir(d);
 	atomic_store(&b->next_gen, max_gen + 1);

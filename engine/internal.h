@@ -108,6 +108,7 @@ struct dkv_blk {
 	_Atomic int pending; /* writers in a put that have not appended yet (group commit) */
 	struct rp_list *replay; /* open: the records blk_replay applies */
 	uint32_t hinted, scanned; /* open: segments listed from hints / by a scan */
+	uint64_t cut_bytes;       /* open: bytes a repair cut off sealed segments */
 	uint64_t *min_seq0;     /* open: each segment file's oldest seq */
 };
 
@@ -534,6 +535,11 @@ void dkv_fill_hdr(struct pool_hdr *ph, uint64_t psz, uint64_t ssz, uint64_t nseg
 int blk_open(struct daxkv *db, const char *path, const daxkv_options *o);
 /* After attach: the listed records applied in seq order (the index rebuilt). */
 int blk_replay(struct daxkv *db);
+/* `daxkv check --repair` (tools): this thread's next open of a block store
+ * scans every segment and cuts a damaged sealed one at the damage;
+ * blk_cut_bytes tells how much that open cut. */
+void blk_repair_next_open(bool on);
+uint64_t blk_cut_bytes(const struct daxkv *db);
 /* Close: the active segments sealed.  OK or the first file error. */
 int blk_close(struct daxkv *db);
 void blk_free(struct daxkv *db);

@@ -73,7 +73,7 @@ int cli_open(const char *cmd, const char *path, int mode, const struct cli_geom 
 void json_str(const void *b, size_t len);
 /* info / check of a block-backend store, through the library (cmd_block.c). */
 int blk_info(const char *path, int json);
-int blk_check(const char *path, int repair, int json, int quiet);
+int blk_check(const char *path, int rep, int json, int quiet);
 
 /* Subcommands: argv[0] is the subcommand's name; they return exit codes. */
 int cmd_info(int argc, char **argv);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/internal.h"
 #include "tools/cli.h"
 
 static int blk_open_ro(const char *path, daxkv **db)
@@ -63,13 +64,44 @@ int blk_info(const char *path, int json)
 	return CLI_OK;
 }
 
-int blk_check(const char *path, int repair, int json, int quiet)
+static int check_pass(const char *path, int json, int quiet);
+
+/* --repair: a read-write open that scans every segment file and cuts a
+ * damaged sealed one at its first bad record (engine/blkopen.c); the
+ * records after it in that file are gone -- a key whose newest record was
+ * there comes back at its previous version, if a segment still holds one. */
+static int repair(const char *path, int quiet)
 {
-	if (repair) {
-		fprintf(stderr, "daxkv check: %s: --repair of a block-backend store is not "
-			"available yet; its open already cuts a torn tail\n", path);
-		return CLI_ERROR;
-	}
+	daxkv_options o;
+	daxkv_options_init(&o);
+	o.gc_background = 0;
+	o.backend = DAXKV_BACKEND_BLOCK;
+	daxkv *db = NULL;
+	blk_repair_next_open(true);
+	int rc = daxkv_open(path, &o, &db);
+	blk_repair_next_open(false);
+	if (rc)
+		return cli_fail("check", rc, path);
+	uint64_t cut = blk_cut_bytes(db);
+	rc = daxkv_close(db);
+	if (rc)
+		return cli_fail("check", rc, path);
+	fprintf(quiet ? stderr : stdout, "repair: %" PRIu64 " bytes of records cut off at the "
+		"damage\n", cut);
+	return CLI_OK;
+}
+
+int blk_check(const char *path, int rep, int json, int quiet)
+{
+	int rc = check_pass(path, json && !rep, quiet);
+	if (!rep || rc != CLI_DAMAGED)
+		return rc;
+	rc = repair(path, quiet);
+	return rc ? rc : check_pass(path, json, quiet); /* the recheck */
+}
+
+static int check_pass(const char *path, int json, int quiet)
+{
 	daxkv *db = NULL;
 	int rc = blk_open_ro(path, &db);
 	if (rc == DAXKV_ECORRUPT) {

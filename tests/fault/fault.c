@@ -214,15 +214,21 @@ int __wrap_posix_fallocate(int fd, off_t off, off_t len);
 int __wrap_ftruncate(int fd, off_t len);
 void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 
+/* The mode argument of open/openat: there with O_CREAT or O_TMPFILE. */
+#define OPEN_MODE(flags, mode)                                                             \
+	do {                                                                               \
+		if ((flags) & (O_CREAT | O_TMPFILE)) {                                     \
+			va_list ap;                                                        \
+			va_start(ap, flags);                                               \
+			(mode) = (mode_t)va_arg(ap, int);                                  \
+			va_end(ap);                                                        \
+		}                                                                          \
+	} while (0)
+
 int __wrap_open(const char *path, int flags, ...)
 {
 	mode_t mode = 0;
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = (mode_t)va_arg(ap, int);
-		va_end(ap);
-	}
+	OPEN_MODE(flags, mode);
 	if (hit(FAULT_POOL, SITE)) {
 		errno = EIO;
 		return -1;
@@ -299,12 +305,7 @@ ssize_t __wrap_pread(int fd, void *buf, size_t n, off_t off);
 int __wrap_openat(int dirfd, const char *path, int flags, ...)
 {
 	mode_t mode = 0;
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = (mode_t)va_arg(ap, int);
-		va_end(ap);
-	}
+	OPEN_MODE(flags, mode);
 	if (hit(FAULT_POOL, SITE)) {
 		errno = EIO;
 		return -1;

@@ -2,7 +2,8 @@
 # cli_block_test.sh -- the `daxkv` tool on a block-backend store (a directory
 # on a disk, /tmp, made by create where the filesystem maps no pmem): create,
 # put/get/del, info (text, --json), check (clean, then a damaged sealed segment
-# file: exit 1), dump | load, backup / restore.  Label tools.
+# file: exit 1; --repair cuts it there), dump | load, backup / restore.  Label
+# tools.
 #
 #   bash tests/tools/cli_block_test.sh path/to/daxkv
 set -u
@@ -55,7 +56,14 @@ seg=$(ls "$S"/*.seg | head -1)
 printf 'DAMAGE' | dd of="$seg" bs=1 seek=3000 conv=notrunc status=none
 expect 1 "$DAXKV" check "$S"
 grep -qi "damage\|fails" "$T/err" || fail "check of a damaged store: $(cat "$T/err")"
-expect 4 "$DAXKV" check --repair "$S"
+expect 0 "$DAXKV" check --repair "$S"
+grep -q "repair: [1-9][0-9]* bytes of records cut" "$T/out" || fail "repair: $(cat "$T/out")"
+expect 0 "$DAXKV" check "$S"
+expect 0 "$DAXKV" info "$S" # the other segments' keys stay, the cut ones are gone
+keys=$(sed -n 's/^keys: *//p' "$T/out")
+[ "${keys:-0}" -gt 0 ] && [ "${keys:-0}" -lt 24 ] || fail "keys after the repair: '$keys'"
+expect 0 "$DAXKV" put "$S" after repair
+expect 0 "$DAXKV" get "$S" after
 
 echo "cli_block_test: $fails failures"
 [ "$fails" -eq 0 ]
