@@ -318,7 +318,8 @@ static int scan_seg(struct daxkv *db, uint32_t id, struct rp_list *l, uint64_t *
 
 /* A sealed segment's records from its hint file (blk.c writes it at seal):
  * 0 (listed), 1 (no sound hint: the caller scans), or an error.  Sound: its
- * magic, CRC, the segment's seed and tail, offsets rising inside the data. */
+ * magic, CRC, the segment's seed and tail, and entries naming records with
+ * sane headers of the same seqs that tile the data to the tail. */
 static int hint_seg(struct daxkv *db, uint32_t id, struct rp_list *l, uint64_t *lo,
 		    uint64_t *hi)
 {
@@ -343,12 +344,24 @@ static int hint_seg(struct daxkv *db, uint32_t id, struct rp_list *l, uint64_t *
 		uint32_t c = dkv_crc(0, e, len - sizeof(*hh));
 		ok = dkv_crc(c, hh, offsetof(struct blk_hint_hdr, crc)) == hh->crc;
 	}
-	for (uint64_t i = 0, prev = 0; ok && i < hh->n; i++) {
-		ok = e[i].off >= SEG_DATA_OFF && e[i].off >= prev && e[i].off < h->tail;
-		prev = e[i].off + sizeof(struct rec_hdr);
+	/* The records it names must tile the data exactly, each header sane and
+	 * of the hinted seq: the replay reads their keys (the values' CRCs are
+	 * left to the reads, rec_verify). */
+	uint64_t start = dkv_seg_start(db, id);
+	for (uint64_t i = 0, at = SEG_DATA_OFF; ok && i <= hh->n; i++) {
+		if (i == hh->n) {
+			ok = at == h->tail;
+			break;
+		}
+		ok = e[i].off == at && at + sizeof(struct rec_hdr) <= h->tail;
+		const struct rec_hdr *r = ok ? rec_at(db, start + at) : NULL;
+		ok = ok && (r->type == REC_PUT || r->type == REC_DEL) && r->klen > 0 &&
+		     r->klen <= DAXKV_KEY_MAX && r->vlen <= DAXKV_VALUE_MAX && r->seq == e[i].seq &&
+		     at + rec_size(r->klen, r->vlen) <= h->tail;
+		if (ok)
+			at += rec_size(r->klen, r->vlen);
 	}
 	int rc = ok ? 0 : 1;
-	uint64_t start = dkv_seg_start(db, id);
 	*lo = UINT64_MAX;
 	*hi = 0;
 	for (uint64_t i = 0; ok && !rc && i < hh->n; i++) {

@@ -13,6 +13,7 @@
 #define DAXKV_FUZZ_COMMON_H
 
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +112,24 @@ static inline size_t fz_val(unsigned i, unsigned ver, char *buf)
 	return len;
 }
 
+/* The backend the target's stores use (fuzz_blkopen: block). */
+static int fz_backend = DAXKV_BACKEND_AUTO;
+
+static inline int fz_rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	remove(p);
+	return 0;
+}
+
+/* Removes a pool file or a block store's directory. */
+static inline void fz_remove(const char *path)
+{
+	nftw(path, fz_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* A fresh template-sized store at path (no background GC), or NULL. */
 static inline daxkv *fz_create(const char *path)
 {
@@ -120,8 +139,9 @@ static inline daxkv *fz_create(const char *path)
 	o.segment_size = FZ_SEG;
 	o.create = 1;
 	o.gc_background = 0;
+	o.backend = fz_backend;
 	daxkv *db = NULL;
-	unlink(path);
+	fz_remove(path);
 	return daxkv_open(path, &o, &db) == DAXKV_OK ? db : NULL;
 }
 
@@ -186,6 +206,7 @@ static inline void fz_exercise(const char *path, int read_only)
 	daxkv_options_init(&o);
 	o.read_only = read_only;
 	o.gc_background = 0;
+	o.backend = fz_backend;
 	daxkv *db = NULL;
 	if (daxkv_open(path, &o, &db) != DAXKV_OK)
 		return;
