@@ -57,13 +57,15 @@ static int do_put(daxkv *db, const void *key, size_t klen, const void *val, size
 			     .vlen = (uint32_t)vlen, .is_delete = is_delete };
 	uint64_t deadline = 0;
 	for (;;) {
-		if (db->blk)
-			blk_enter(db); /* group commit: a leader waits for this one */
 		unsigned lane = dkv_lane_enter(db);
+		/* Group commit: a leader waits for this one once it holds its lane
+		 * (not while it waits for a lane a syncing writer holds). */
+		if (db->blk)
+			blk_enter(db);
 		rc = sl_put(db, lane, &op);
-		dkv_lane_exit(db, lane);
 		if (db->blk)
 			blk_leave(db); /* when no record was appended */
+		dkv_lane_exit(db, lane);
 		if (rc != DAXKV_ENOSPC)
 			return rc;
 		/* Full: GC may free space, or an open iterator may let go of what
