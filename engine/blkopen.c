@@ -108,14 +108,6 @@ void dkv_fill_hdr(struct pool_hdr *ph, uint64_t psz, uint64_t ssz, uint64_t nseg
 
 /* ---- the directory ---- */
 
-static int os_err(int e, const char *what, const char *path)
-{
-	int code = e == ENOSPC || e == EDQUOT ? DAXKV_EIO
-		   : e == EACCES || e == EPERM || e == EROFS ? DAXKV_EACCES
-		   : e == ENOENT ? DAXKV_ENOSTORE
-		   : e == ENOTDIR ? DAXKV_ENOTPOOL : DAXKV_EIO;
-	return dkv_err(code, "%s %s: %s", what, path, strerror(e));
-}
 
 /* Whether the directory holds nothing but what a create makes before STORE
  * (LOCK, STORE.tmp): an unfinished create, not someone else's directory. */
@@ -141,12 +133,12 @@ static bool only_ours(int dirfd)
 static int open_dir(struct dkv_blk *b, const char *path, const daxkv_options *o)
 {
 	if (o->create && mkdir(path, 0755) != 0 && errno != EEXIST)
-		return os_err(errno, "create directory", path);
+		return pool_os_err(errno, "create directory", path);
 	b->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (b->dirfd < 0)
 		return errno == ENOENT ? dkv_err(DAXKV_ENOSTORE, "no store at %s (open with "
 						  "create set to make one)", path)
-				       : os_err(errno, "open", path);
+				       : pool_os_err(errno, "open", path);
 	if (!o->create && faccessat(b->dirfd, BLK_STORE, F_OK, 0) != 0 && errno == ENOENT)
 		return only_ours(b->dirfd)
 			       ? dkv_err(DAXKV_ENOSTORE, "%s: a store whose creation never "
@@ -158,11 +150,11 @@ static int open_dir(struct dkv_blk *b, const char *path, const daxkv_options *o)
 	if (b->lockfd < 0 && errno == ENOENT)
 		return dkv_err(DAXKV_ENOSTORE, "no store at %s (no %s file)", path, BLK_LOCK);
 	if (b->lockfd < 0)
-		return os_err(errno, "open the lock file of", path);
+		return pool_os_err(errno, "open the lock file of", path);
 	if (flock(b->lockfd, (o->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0)
 		return errno == EWOULDBLOCK
 			       ? dkv_err(DAXKV_EBUSY, "%s is open in another process", path)
-			       : os_err(errno, "lock", path);
+			       : pool_os_err(errno, "lock", path);
 	b->volatile_fs = iosf_volatile_fs(b->dirfd);
 	return 0;
 }
@@ -375,7 +367,7 @@ static int hint_seg(struct daxkv *db, uint32_t id, struct rp_list *l, uint64_t *
 
 /* Maps every segment file, lists their records; the DRAM headers say
  * SEALED with the tail found. */
-static int load_segments(struct daxkv *db, struct rp_list *l, bool *any)
+static int load_segments(struct daxkv *db, struct rp_list *l)
 {
 	struct dkv_blk *b = db->blk;
 	int dfd = dup(b->dirfd);
@@ -383,7 +375,7 @@ static int load_segments(struct daxkv *db, struct rp_list *l, bool *any)
 	if (!d) {
 		if (dfd >= 0)
 			close(dfd);
-		return os_err(errno, "list", b->dir);
+		return pool_os_err(errno, "list", b->dir);
 	}
 	int rc = 0;
 	uint64_t max_gen = 0;
@@ -427,7 +419,6 @@ static int load_segments(struct daxkv *db, struct rp_list *l, bool *any)
 		}
 		uint64_t lo, hi;
 		bool torn = false;
-		*any = true;
 		rc = tl_repair ? 1 : hint_seg(db, id, l, &lo, &hi);
 		if (rc < 0)
 			break;
@@ -549,8 +540,7 @@ int blk_open(struct daxkv *db, const char *path, const daxkv_options *o)
 		return dkv_err(DAXKV_ENOMEM, "out of memory");
 	b->replay = l;
 	db->sb = (struct sb_state *)((char *)base + DKV_SB_STATE_OFF);
-	bool any = false;
-	rc = load_segments(db, l, &any);
+	rc = load_segments(db, l);
 	return rc ? rc : load_state(db);
 }
 

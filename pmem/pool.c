@@ -23,7 +23,7 @@
 #include "pmem/util.h"
 
 /* One status per meaning for what the OS answered about path (errno e). */
-static int os_err(int e, const char *what, const char *path)
+int pool_os_err(int e, const char *what, const char *path)
 {
 	switch (e) {
 	case EACCES:
@@ -49,7 +49,7 @@ static int lock_fd(int fd, int read_only, const char *path)
 		return 0;
 	if (errno == EWOULDBLOCK)
 		return dkv_err(DAXKV_EBUSY, "%s is open in another process", path);
-	return os_err(errno, "lock", path);
+	return pool_os_err(errno, "lock", path);
 }
 
 static int map_fd(int fd, size_t size, int read_only, int allow_nonpmem, const char *path,
@@ -57,7 +57,7 @@ static int map_fd(int fd, size_t size, int read_only, int allow_nonpmem, const c
 {
 	void *a = mmap(NULL, size, PROT_READ | (read_only ? 0 : PROT_WRITE), MAP_SHARED, fd, 0);
 	if (a == MAP_FAILED)
-		return os_err(errno, "map", path);
+		return pool_os_err(errno, "map", path);
 	p->base = a;
 	p->size = size;
 	p->is_pmem = pmem_is_pmem(a, size);
@@ -104,7 +104,7 @@ int pool_create(const char *path, uint64_t size, struct pool *p)
 	if (fd < 0) {
 		if (errno == EEXIST) /* another process created it since our open */
 			return dkv_err(DAXKV_EBUSY, "%s was created by another process", path);
-		return os_err(errno, "create", path);
+		return pool_os_err(errno, "create", path);
 	}
 	int rc = lock_fd(fd, 0, path);
 	if (rc)
@@ -112,7 +112,7 @@ int pool_create(const char *path, uint64_t size, struct pool *p)
 	/* Allocate every block now: a store must not fault with SIGBUS later. */
 	rc = posix_fallocate(fd, 0, (off_t)size);
 	if (rc) {
-		rc = os_err(rc, "allocate", path);
+		rc = pool_os_err(rc, "allocate", path);
 		goto out;
 	}
 	rc = map_fd(fd, size, 0, 0, path, p);
@@ -203,13 +203,13 @@ int pool_open(const char *path, int read_only, int allow_nonpmem, struct pool *p
 		if (errno == ENOENT)
 			return dkv_err(DAXKV_ENOSTORE, "no store at %s (open with create set to "
 				       "make one)", path);
-		return os_err(errno, "open", path);
+		return pool_os_err(errno, "open", path);
 	}
 	int rc = lock_fd(fd, read_only, path);
 	if (rc)
 		goto out;
 	if (fstat(fd, &st) < 0) {
-		rc = os_err(errno, "stat", path);
+		rc = pool_os_err(errno, "stat", path);
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < POOL_HDR_SIZE) {

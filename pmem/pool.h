@@ -70,6 +70,10 @@ void pool_close(struct pool *p);
 /* Whether a pool file created at path would be (emulated) pmem: a probe file
  * beside it, mapped and asked.  1 yes, 0 no, -1 the probe failed. */
 int pool_probe_dax(const char *path);
+/* The status for errno e of the OS call what on path, with the detail in
+ * the thread's errmsg: EACCES, ENOMEM, ENOTPOOL (a directory) or EIO (a full
+ * filesystem named as such). */
+int pool_os_err(int e, const char *what, const char *path);
 /* Fills in magic/version/crc of a formatted header and persists it, then
  * its backup copy.  h is the header at offset 0 of a mapped pool. */
 void pool_hdr_seal(struct pool_hdr *h);
