@@ -25,6 +25,14 @@ struct bop {
 	uint8_t del;
 	uint32_t klen, vlen;
 	size_t koff, voff; /* into buf */
+	uint64_t expire;   /* put: expiry time (Unix ms), 0 none */
+};
+
+/* A condition (daxkv_batch_expect): the key at koff has version expect. */
+struct bexp {
+	uint32_t klen;
+	size_t koff;
+	uint64_t expect;
 };
 
 struct daxkv_batch {
@@ -32,6 +40,8 @@ struct daxkv_batch {
 	size_t n, cap;
 	char *buf;
 	size_t blen, bcap;
+	struct bexp *exps;
+	size_t nexp, capexp;
 };
 
 DAXKV_API int daxkv_batch_new(daxkv_batch **out)
@@ -65,7 +75,7 @@ static int buf_add(daxkv_batch *b, const void *p, size_t len, size_t *off)
 }
 
 static int batch_add(daxkv_batch *b, int del, const void *key, size_t klen, const void *val,
-		     size_t vlen)
+		     size_t vlen, uint64_t expire)
 {
 	if (!b)
 		return dkv_err(DAXKV_EINVAL, "batch is NULL");
@@ -89,6 +99,7 @@ static int batch_add(daxkv_batch *b, int del, const void *key, size_t klen, cons
 	op->del = (uint8_t)del;
 	op->klen = (uint32_t)klen;
 	op->vlen = (uint32_t)vlen;
+	op->expire = expire;
 	b->n++;
 	return 0;
 }
@@ -96,18 +107,54 @@ static int batch_add(daxkv_batch *b, int del, const void *key, size_t klen, cons
 DAXKV_API int daxkv_batch_put(daxkv_batch *b, const void *key, size_t klen, const void *val,
 			      size_t vlen)
 {
-	return batch_add(b, 0, key, klen, val, vlen);
+	return batch_add(b, 0, key, klen, val, vlen, 0);
+}
+
+DAXKV_API int daxkv_batch_put_expire(daxkv_batch *b, const void *key, size_t klen,
+				     const void *val, size_t vlen, uint64_t expire_at_ms)
+{
+	if (expire_at_ms > DKV_EXPIRE_MAX)
+		return dkv_err(DAXKV_EINVAL, "expiry time %llu ms is beyond 2^63",
+			       (unsigned long long)expire_at_ms);
+	/* A time already past: the key is deleted (as daxkv_put_expire). */
+	if (expire_at_ms && expire_at_ms <= daxkv_now_ms())
+		return batch_add(b, 1, key, klen, NULL, 0, 0);
+	return batch_add(b, 0, key, klen, val, vlen, expire_at_ms);
 }
 
 DAXKV_API int daxkv_batch_delete(daxkv_batch *b, const void *key, size_t klen)
 {
-	return batch_add(b, 1, key, klen, NULL, 0);
+	return batch_add(b, 1, key, klen, NULL, 0, 0);
+}
+
+DAXKV_API int daxkv_batch_expect(daxkv_batch *b, const void *key, size_t klen, uint64_t expect)
+{
+	if (!b)
+		return dkv_err(DAXKV_EINVAL, "batch is NULL");
+	int rc = dkv_check_key(key, klen);
+	if (rc)
+		return rc;
+	if (b->nexp == b->capexp) {
+		size_t cap = b->capexp ? b->capexp * 2 : 8;
+		struct bexp *e = realloc(b->exps, cap * sizeof(*e));
+		if (!e)
+			return dkv_err(DAXKV_ENOMEM, "out of memory");
+		b->exps = e;
+		b->capexp = cap;
+	}
+	struct bexp *e = &b->exps[b->nexp];
+	if (buf_add(b, key, klen, &e->koff))
+		return DAXKV_ENOMEM;
+	e->klen = (uint32_t)klen;
+	e->expect = expect;
+	b->nexp++;
+	return 0;
 }
 
 DAXKV_API void daxkv_batch_clear(daxkv_batch *b)
 {
 	if (b)
-		b->n = b->blen = 0;
+		b->n = b->blen = b->nexp = 0;
 }
 
 DAXKV_API void daxkv_batch_free(daxkv_batch *b)
@@ -115,6 +162,7 @@ DAXKV_API void daxkv_batch_free(daxkv_batch *b)
 	if (!b)
 		return;
 	free(b->ops);
+	free(b->exps);
 	free(b->buf);
 	free(b);
 }
@@ -221,7 +269,8 @@ static int phase_a(struct daxkv *db, unsigned lane, const daxkv_batch *b, size_t
 				    .flags = REC_F_BATCH | (i + 1 == k ? REC_F_BATCH_LAST : 0),
 				    .key = b->buf + o->koff, .klen = o->klen,
 				    .val = b->buf + o->voff, .vlen = o->del ? 0 : o->vlen,
-				    .seq = seq + i, .prev = p[i].prev, .aux = p[i].node };
+				    .seq = seq + i, .prev = p[i].prev, .aux = p[i].node,
+				    .expire = o->del ? 0 : o->expire };
 		p[i].off = off;
 		p[i].seq = r.seq;
 		rec_write(db, off, gen, &r);
@@ -243,16 +292,33 @@ static void slot_batch(struct daxkv *db, unsigned lane, uint64_t v)
 	pm_persist(&s->batch, 8);
 }
 
+/* The batch's conditions, every writer held off: 0 or ECONFLICT. */
+static int check_expects(struct daxkv *db, const daxkv_batch *b)
+{
+	uint64_t now = b->nexp ? daxkv_now_ms() : 0;
+	for (size_t i = 0; i < b->nexp; i++) {
+		const struct bexp *e = &b->exps[i];
+		struct sl_node *nd = sl_find(db, (struct sl_key){ (const uint8_t *)b->buf + e->koff,
+								 e->klen });
+		uint64_t v = nd ? sl_live_version(db, sl_loc(nd), now) : 0;
+		if (v != e->expect)
+			return dkv_err(DAXKV_ECONFLICT, "batch condition %zu: the key's version "
+				       "is %llu, not %llu", i, (unsigned long long)v,
+				       (unsigned long long)e->expect);
+	}
+	return 0;
+}
+
 DAXKV_API int daxkv_write(daxkv *db, daxkv_batch *b)
 {
 	if (!db || !b)
 		return dkv_err(DAXKV_EINVAL, "db or batch is NULL");
 	if (db->read_only || atomic_load(&db->broken))
 		return dkv_err(DAXKV_EREADONLY, "store is read-only");
-	if (!b->n)
+	if (!b->n && !b->nexp)
 		return 0;
-	size_t *idx = malloc(b->n * sizeof(*idx));
-	struct pend *p = malloc(b->n * sizeof(*p));
+	size_t *idx = malloc((b->n + 1) * sizeof(*idx));
+	struct pend *p = malloc((b->n + 1) * sizeof(*p));
 	int rc = 0;
 	if (!idx || !p) {
 		rc = dkv_err(DAXKV_ENOMEM, "out of memory");
@@ -267,18 +333,24 @@ again:
 	pthread_mutex_lock(&db->snap_mu);
 	unsigned lane = 0;
 	epoch_pin();
-	rc = phase_a(db, lane, b, idx, n, p, &np);
+	rc = check_expects(db, b);
+	if (!rc)
+		rc = phase_a(db, lane, b, idx, n, p, &np);
 	if (rc || !np)
 		goto unlock;
 	slot_batch(db, lane, p[0].off); /* PERSIST(BAT-1): committed */
 	for (size_t i = 0; i < np; i++) {
 		const struct bop *o = &b->ops[p[i].op];
+		uint64_t node = 0;
 		struct sl_put op = { .key = { (const uint8_t *)b->buf + o->koff, o->klen },
 				     .vlen = o->del ? 0 : o->vlen, .is_delete = o->del,
 				     .pre_off = p[i].off, .pre_seq = p[i].seq,
-				     .pre_node = p[i].node, .pre_level = p[i].level };
+				     .pre_node = p[i].node, .pre_level = p[i].level,
+				     .node_out = &node };
 		int r = sl_put(db, lane, &op);
 		DAXKV_VERIFY(r == 0); /* phase A made room for everything */
+		if (o->expire && !o->del && node)
+			ttl_add(db, node); /* the active expiry cycle samples it */
 	}
 	slot_batch(db, lane, 0); /* PERSIST(BAT-2) */
 unlock:

@@ -55,25 +55,12 @@ static int do_put(daxkv *db, const void *key, size_t klen, const void *val, size
 	/* A zero-length value may come as NULL: give the codec a valid pointer. */
 	struct sl_put op = { .key = { key, (uint32_t)klen }, .val = val ? val : "",
 			     .vlen = (uint32_t)vlen, .is_delete = is_delete };
-	uint64_t deadline = 0;
-	for (;;) {
-		unsigned lane = dkv_lane_enter(db);
-		/* Group commit: a leader waits for this one once it holds its lane
-		 * (not while it waits for a lane a syncing writer holds). */
-		if (db->blk)
-			blk_enter(db);
-		rc = sl_put(db, lane, &op);
-		if (db->blk)
-			blk_leave(db); /* when no record was appended */
-		dkv_lane_exit(db, lane);
-		if (rc != DAXKV_ENOSPC)
-			return rc;
-		/* Full: GC may free space, or an open iterator may let go of what
-		 * GC freed; wait for that rather than fail (bounded in time; a
-		 * pool of live data fails at once). */
-		if (!seg_wait_space(db, is_delete ? SEG_USE_DELETE : SEG_USE_PUT, &deadline))
-			return rc; /* errmsg: the refusal that counted */
-	}
+	return dkv_write_one(db, &op);
+}
+
+int dkv_check_write(daxkv *db, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	return check_write(db, key, klen, val, vlen);
 }
 
 DAXKV_API int daxkv_put(daxkv *db, const void *key, size_t klen, const void *val, size_t vlen)
@@ -86,8 +73,8 @@ DAXKV_API int daxkv_delete(daxkv *db, const void *key, size_t klen)
 	return do_put(db, key, klen, NULL, 0, 1);
 }
 
-DAXKV_API int daxkv_get(daxkv *db, const void *key, size_t klen, void *buf, size_t cap,
-			size_t *vlen)
+DAXKV_API int daxkv_get_meta(daxkv *db, const void *key, size_t klen, void *buf, size_t cap,
+			     size_t *vlen, uint64_t *version, uint64_t *expire_at_ms)
 {
 	if (!db || !vlen || (!buf && cap))
 		return dkv_err(DAXKV_EINVAL, "db or vlen is NULL, or buf is NULL with cap > 0");
@@ -112,12 +99,28 @@ DAXKV_API int daxkv_get(daxkv *db, const void *key, size_t klen, void *buf, size
 			     "(offset %llu)", (unsigned long long)loc);
 		goto out;
 	}
+	/* Lazy expiry: absent from its expiry time on; the read writes nothing
+	 * (the active cycle deletes it, expire.c). */
+	if (DKV_UNLIKELY(h->expire != 0) && h->expire <= daxkv_now_ms()) {
+		rc = DAXKV_ENOTFOUND;
+		goto out;
+	}
 	*vlen = h->vlen;
 	if (cap)
 		memcpy(buf, rec_val(h), cap < h->vlen ? cap : h->vlen);
+	if (version)
+		*version = h->seq;
+	if (expire_at_ms)
+		*expire_at_ms = h->expire;
 out:
 	epoch_unpin();
 	return rc;
+}
+
+DAXKV_API int daxkv_get(daxkv *db, const void *key, size_t klen, void *buf, size_t cap,
+			size_t *vlen)
+{
+	return daxkv_get_meta(db, key, klen, buf, cap, vlen, NULL, NULL);
 }
 
 /* ---- open / create / close ---- */
@@ -211,6 +214,9 @@ static void db_free(struct daxkv *db)
 	pthread_mutex_destroy(&db->gc_mu);
 	pthread_cond_destroy(&db->gc_cv);
 	pthread_cond_destroy(&db->gc_done_cv);
+	pthread_mutex_destroy(&db->exp_mu);
+	pthread_cond_destroy(&db->exp_cv);
+	ttl_fini(db);
 	free(db->retired);
 	free(db->purge);
 	free(db);
@@ -236,7 +242,10 @@ static struct daxkv *db_alloc(void)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* GC's timed waits */
 	pthread_cond_init(&db->gc_cv, &ca);
 	pthread_cond_init(&db->gc_done_cv, &ca);
+	pthread_mutex_init(&db->exp_mu, NULL);
+	pthread_cond_init(&db->exp_cv, &ca);
 	pthread_condattr_destroy(&ca);
+	ttl_init(db);
 	db->pool.fd = -1;
 	atomic_store(&db->min_snap, UINT64_MAX);
 	return db;
@@ -282,6 +291,8 @@ DAXKV_API int daxkv_open(const char *path, const daxkv_options *caller_opt, daxk
 		return dkv_err(DAXKV_EINVAL, "create and read_only together");
 	if (opt->gc_policy < DAXKV_GC_DEFAULT || opt->gc_policy > DAXKV_GC_RATIO)
 		return dkv_err(DAXKV_EINVAL, "unknown gc_policy %d", opt->gc_policy);
+	if (opt->expire_hz < -1 || opt->expire_hz > 1000)
+		return dkv_err(DAXKV_EINVAL, "expire_hz %d outside -1..1000", opt->expire_hz);
 	struct daxkv *db = db_alloc();
 	if (!db)
 		return dkv_err(DAXKV_ENOMEM, "out of memory");
@@ -289,6 +300,7 @@ DAXKV_API int daxkv_open(const char *path, const daxkv_options *caller_opt, daxk
 	db->gc_ratio = opt->gc_ratio > 0 ? opt->gc_ratio : 0.5;
 	db->gc_policy = opt->gc_policy ? opt->gc_policy : DAXKV_GC_COST_BENEFIT;
 	db->gc_rate = opt->gc_rate ? opt->gc_rate : DKV_GC_RATE_DEFAULT;
+	db->expire_hz = opt->expire_hz == 0 ? 10 : opt->expire_hz < 0 ? 0 : opt->expire_hz;
 	int backend = choose_backend(path, opt);
 	if (backend < 0) {
 		db_free(db);
@@ -322,7 +334,11 @@ DAXKV_API int daxkv_open(const char *path, const daxkv_options *caller_opt, daxk
 		rc = dix_start(db); /* builds beside the traffic: the skiplist serves meanwhile */
 	if (!rc && !db->read_only && opt->gc_background)
 		rc = gc_start(db);
+	if (!rc && !db->read_only && db->expire_hz)
+		rc = exp_start(db); /* walks the index for keys with an expiry first */
 	if (rc) {
+		exp_stop(db);
+		gc_stop(db);
 		db_free(db);
 		return rc;
 	}
@@ -370,6 +386,7 @@ DAXKV_API int daxkv_close(daxkv *db)
 {
 	if (!db)
 		return 0;
+	exp_stop(db); /* no expiry delete from here on */
 	gc_stop(db); /* no pass runs from here on */
 	dix_stop(db); /* the DRAM index: the skiplist answers from here on */
 	int rc = 0;

@@ -11,14 +11,14 @@
  * (calls, not #include lines); docs/ARCHITECTURE.md walks it.
  *
  * LAYERS
- *   8  engine/db.c                                  open/close, put/get/delete
+ *   8  engine/db.c engine/kv.c                      open/close, put/get/delete; TTL, CAS
  *   7  engine/recovery.c engine/blkopen.c engine/dump.c engine/backup.c   after a crash; block open; backups
- *   6  engine/stats.c engine/gc.c engine/batch.c engine/iter.c
+ *   6  engine/write.c engine/stats.c engine/gc.c engine/batch.c engine/iter.c engine/expire.c
  *   5  engine/dindex.c engine/dhash.c engine/dindex_build.c engine/skiplist.c engine/skiplist_write.c
  *   4  engine/nodealloc.c                           node slots
  *   3  engine/blk.c engine/segment.c                segment files (block); segments, space
  *   2  engine/lane.c engine/snapshot.c              writer lanes, seqs; snapshots
- *   1  engine/status.c engine/record.c engine/epoch.c      codes; records; epochs
+ *   1  engine/status.c engine/record.c engine/epoch.c engine/ttl.c  codes; records; epochs; expiry index
  *   0  pmem/util.c pmem/persist.c pmem/pool.c io/stream.c io/segfile_shadow.c io/segfile.c  no keys, no engine
  * END
  */
@@ -112,6 +112,18 @@ struct dkv_blk {
 	uint64_t *min_seq0;     /* open: each segment file's oldest seq */
 };
 
+/* ttl.c: the expiry index (nodes of keys with an expiry; hints, not truth). */
+struct dkv_ttl {
+	pthread_mutex_t mu;
+	uint64_t *arr;   /* node offsets, dense (hcap / 2 of room) */
+	size_t n;
+	uint64_t *hkey;  /* open addressing: offset (0 = empty) */
+	uint32_t *hval;  /* -> its index in arr */
+	size_t hcap;     /* power of two */
+	bool lost;       /* an add failed (out of memory): walk the index again */
+	_Atomic size_t count; /* n, readable without the lock */
+};
+
 struct daxkv {
 	struct pool pool;
 	struct dkv_blk *blk; /* block backend state, NULL on DAX */
@@ -182,6 +194,18 @@ struct daxkv {
 	uint64_t gc_ended;         /* passes ended (under gc_mu) */
 	_Atomic int gc_waiters;    /* writers waiting for space: GC runs flat out */
 
+	/* ttl.c, expire.c: the expiry index and the active expiry cycle. */
+	struct dkv_ttl ttl;
+	_Atomic int ttl_any;          /* a key with an expiry was seen: deletes check it */
+	_Atomic uint64_t expired_keys;
+	_Atomic int exp_walked;       /* the index holds every key with an expiry at open */
+	int expire_hz;                /* cycles per second, 0: no thread */
+	pthread_t exp_thread;
+	bool exp_thread_on;
+	pthread_mutex_t exp_mu;
+	pthread_cond_t exp_cv;
+	_Atomic int exp_stop;
+
 	/* dindex.c: the DRAM index and the thread that builds it at open. */
 	struct dix *dix;
 	_Atomic int dix_on;   /* 1: complete and in use; 0: building; -1: given up */
@@ -223,6 +247,7 @@ struct rec_in {
 	const void *val;
 	uint32_t vlen;
 	uint64_t seq, prev, aux;
+	uint64_t expire; /* Unix ms, 0 none */
 };
 /* Writes the record at pool offset off (segment gen) with NT stores, no fence. */
 void rec_write(struct daxkv *db, uint64_t off, uint64_t gen, const struct rec_in *r);
@@ -264,6 +289,21 @@ size_t dkv_stats_size(const daxkv_stats *st);
  * (EREADONLY, with why = the thread's errmsg) and the pool is marked
  * (sb->clean = DKV_SB_DAMAGED) so that the next read-write open checks it. */
 void dkv_break(struct daxkv *db);
+
+/* ---- ttl.c: the expiry index ---- */
+/* The largest expiry time (Unix ms) the API takes. */
+#define DKV_EXPIRE_MAX ((uint64_t)INT64_MAX)
+void ttl_init(struct daxkv *db);
+void ttl_fini(struct daxkv *db);
+/* Adds a node whose key has an expiry (no-op when there). */
+void ttl_add(struct daxkv *db, uint64_t node);
+void ttl_del(struct daxkv *db, uint64_t node);
+/* Up to max entries drawn at random (rng: the caller's xorshift state). */
+size_t ttl_sample(struct daxkv *db, uint64_t *out, size_t max, uint64_t *rng);
+/* A copy of every entry (*out malloc'd, the caller frees): 0 or ENOMEM. */
+int ttl_take_all(struct daxkv *db, uint64_t **out, size_t *n);
+/* Whether an add failed since the last call (the index needs a walk). */
+bool ttl_lost_take(struct daxkv *db);
 
 /* ---- epoch.c ---- */
 void epoch_pin(void);
@@ -476,7 +516,26 @@ struct sl_put {
 	uint64_t pre_seq;
 	uint64_t pre_node; /* a node reserved for a new key (batch), or 0 */
 	unsigned pre_level;
+	uint64_t expire;   /* the new record's expiry time (Unix ms), 0 none */
+	int cond;          /* SL_COND_*: applied only when it holds (else ECONFLICT) */
+	uint64_t expect;   /* the version (record seq) cond compares with */
+	uint64_t now_ms;   /* cond's clock (expiry checks) */
+	uint64_t *node_out; /* may be NULL: gets the key's node when the put succeeds */
+	bool *was_expired; /* may be NULL: set when a delete met an expired record */
 };
+/* Conditions of a write, checked under the key's node lock:
+ *  VERSION: the key's live version is expect (0: absent, deleted or expired);
+ *  EXPIRED: (a delete) the key's record has seq expect and is expired at now_ms. */
+enum { SL_COND_NONE = 0, SL_COND_VERSION = 1, SL_COND_EXPIRED = 2 };
+/* The live version of a key whose node's location is loc: the record's seq,
+ * or 0 when deleted or expired at now_ms. */
+static inline uint64_t sl_live_version(const struct daxkv *db, uint64_t loc, uint64_t now_ms)
+{
+	if (loc & LOC_TOMB)
+		return 0;
+	const struct rec_hdr *h = (const struct rec_hdr *)((const char *)db->base + loc);
+	return h->expire && h->expire <= now_ms ? 0 : h->seq;
+}
 unsigned sl_random_level(void);
 /* put or delete: OK, ENOTFOUND (delete of an absent key), ENOSPC, ETOOBIG. */
 int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op);
@@ -505,6 +564,18 @@ void dkv_purge_run(struct daxkv *db, int lane);
 
 /* ---- batch.c ---- */
 void dkv_batch_redo(struct daxkv *db, unsigned lane, uint64_t off);
+
+/* ---- write.c ---- */
+/* One put or delete through a lane, waiting for space as every write does
+ * (seg_wait_space); keeps the expiry index and the expired count.  A delete
+ * that met an expired key deletes it and answers ENOTFOUND (SL_COND_EXPIRED:
+ * OK).  op->node_out is used. */
+int dkv_write_one(struct daxkv *db, struct sl_put *op);
+
+/* ---- expire.c ---- */
+/* The active expiry cycle's thread (db->expire_hz > 0): start, stop. */
+int exp_start(struct daxkv *db);
+void exp_stop(struct daxkv *db);
 
 /* ---- stats.c ---- */
 /* Recounts keys and live bytes from the index (writers paused). */
@@ -548,5 +619,7 @@ void blk_free(struct daxkv *db);
 /* Points db's layout fields (base, hdr, sb, head, geometry) into the mapped
  * pool of db->pool, whose header was validated. */
 void dkv_map_layout(struct daxkv *db);
+/* The checks of a write's arguments and of the handle: 0 or the status. */
+int dkv_check_write(daxkv *db, const void *key, size_t klen, const void *val, size_t vlen);
 
 #endif

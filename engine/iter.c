@@ -26,6 +26,7 @@ struct daxkv_iter {
 	struct epoch_pin *pin;
 	struct dkv_snap snap;
 	struct sl_node *cur;
+	uint64_t now_ms; /* the snapshot's time: keys expired by then are absent */
 	uint64_t rec;   /* visible record of cur */
 	int checked;    /* rec's CRC verified */
 	int status;
@@ -47,6 +48,7 @@ DAXKV_API int daxkv_iter_new(daxkv *db, daxkv_iter **out)
 	it->db = db;
 	it->pin = epoch_pin_obj();
 	snap_register(db, &it->snap);
+	it->now_ms = daxkv_now_ms();
 	*out = it;
 	return 0;
 }
@@ -85,6 +87,8 @@ static uint64_t visible(daxkv_iter *it, struct sl_node *n)
 		}
 		if (h->type != REC_PUT)
 			return 0;
+		if (h->expire && h->expire <= it->now_ms)
+			return 0; /* expired at the snapshot's time: absent */
 		/* iter_key hands out klen bytes before any CRC check: bound them. */
 		uint64_t in = (off - db->seg_base) & (db->seg_size - 1);
 		struct sl_key k = sl_node_key(db, n);
@@ -401,6 +405,11 @@ DAXKV_API const void *daxkv_iter_value(const daxkv_iter *it, size_t *vlen)
 	if (vlen)
 		*vlen = h->vlen;
 	return rec_val(h);
+}
+
+DAXKV_API uint64_t daxkv_iter_expire(const daxkv_iter *it)
+{
+	return it && it->cur ? rec_at(it->db, it->rec)->expire : 0;
 }
 
 DAXKV_API int daxkv_iter_status(const daxkv_iter *it)

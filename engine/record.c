@@ -36,7 +36,7 @@ void rec_write(struct daxkv *db, uint64_t off, uint64_t gen, const struct rec_in
 	static __thread uint64_t stage[REC_STAGE / 8];
 	struct rec_hdr h = {
 		.type = r->type, .flags = r->flags, .klen = r->klen, .vlen = r->vlen,
-		.seq = r->seq, .prev = r->prev, .aux = r->aux,
+		.seq = r->seq, .expire = r->expire, .prev = r->prev, .aux = r->aux,
 	};
 	uint64_t total = rec_size(r->klen, r->vlen);
 	char *dst = dkv_ptr(db, off);
@@ -122,6 +122,7 @@ void rec_copy(struct daxkv *db, uint64_t dst, uint64_t dst_gen, uint64_t src)
 	struct rec_in r = {
 		.type = h->type, .flags = 0, .key = rec_key(h), .klen = h->klen,
 		.val = rec_val(h), .vlen = h->vlen, .seq = h->seq, .prev = h->prev, .aux = 0,
+		.expire = h->expire,
 	};
 	rec_write(db, dst, dst_gen, &r);
 }

@@ -57,7 +57,7 @@ static int write_rec(struct daxkv *db, unsigned lane, const struct sl_put *op, u
 	}
 	struct rec_in r = { .type = type, .key = op->key.k, .klen = op->key.len,
 			    .val = op->val, .vlen = vlen, .seq = seq ? seq : dkv_next_seq(db, 1),
-			    .prev = prev };
+			    .prev = prev, .expire = type == REC_DEL ? 0 : op->expire };
 	rec_write(db, *off, gen, &r);
 	seg_append_end(db, lane, *off + *size);
 	return 0;
@@ -172,6 +172,8 @@ static int insert_new(struct daxkv *db, unsigned lane, const struct sl_put *op,
 	unlock_all(&lk);
 	atomic_fetch_add_explicit(&db->lanes[lane].keys, 1, memory_order_relaxed);
 	seg_live_add(db, roff, (int64_t)size);
+	if (op->node_out)
+		*op->node_out = noff;
 	return 0;
 }
 
@@ -254,6 +256,22 @@ static int update_locked(struct daxkv *db, unsigned lane, const struct sl_put *o
 		rc = op->pre_off ? 0 : DAXKV_ENOTFOUND;
 		goto out;
 	}
+	if (DKV_UNLIKELY(op->cond || op->was_expired)) {
+		/* Conditions and expiry read the current record's header (under the
+		 * lock: the version cannot change before the write). */
+		const struct rec_hdr *h = rec_at(db, old & ~LOC_TOMB);
+		uint64_t live = sl_live_version(db, old, op->now_ms);
+		bool expired = !was_tomb && live == 0;
+		if (op->cond == SL_COND_EXPIRED ? !expired || h->seq != op->expect
+		    : op->cond == SL_COND_VERSION && live != op->expect &&
+			      !(op->is_delete && expired)) {
+			rc = dkv_err(DAXKV_ECONFLICT, "the key's version is %llu, not %llu",
+				     (unsigned long long)live, (unsigned long long)op->expect);
+			goto out;
+		}
+		if (op->was_expired)
+			*op->was_expired = op->is_delete && expired;
+	}
 	if (op->is_delete) {
 		seq = op->pre_off ? op->pre_seq : dkv_next_seq(db, 1);
 		if (dkv_snap_allows_unlink(db, seq)) {
@@ -306,6 +324,8 @@ static int update_locked(struct daxkv *db, unsigned lane, const struct sl_put *o
 	} else if (was_tomb) {
 		atomic_fetch_add_explicit(&db->lanes[lane].keys, 1, memory_order_relaxed);
 	}
+	if (op->node_out)
+		*op->node_out = dkv_off(db, n);
 out:
 	node_unlock(n);
 	return rc;
@@ -418,6 +438,12 @@ int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
 		}
 		if (op->is_delete) {
 			rc = op->pre_off ? 0 : DAXKV_ENOTFOUND;
+			break;
+		}
+		if (DKV_UNLIKELY(op->cond == SL_COND_EXPIRED ||
+				 (op->cond == SL_COND_VERSION && op->expect))) {
+			rc = dkv_err(DAXKV_ECONFLICT, "the key is absent, not at version %llu",
+				     (unsigned long long)op->expect);
 			break;
 		}
 		if ((rc = take_node(db, lane, &noff, &level)))

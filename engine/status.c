@@ -25,6 +25,7 @@ DAXKV_API const char *daxkv_strerror(int code)
 	case DAXKV_ENOSTORE: return "no such store";
 	case DAXKV_ENOTPOOL: return "not a daxkv pool";
 	case DAXKV_EACCES: return "permission denied";
+	case DAXKV_ECONFLICT: return "the key changed since it was read (version mismatch)";
 	default: return "unknown status";
 	}
 }
@@ -32,10 +33,14 @@ DAXKV_API const char *daxkv_strerror(int code)
 /* The first sized layouts (SOVERSION 1): what a size field of 0 means. */
 #define OPTIONS_V1_SIZE 64u
 #define STATS_V1_SIZE 120u
-_Static_assert(sizeof(daxkv_options) == OPTIONS_V1_SIZE, "daxkv_options grew: new V size");
-/* 0.3 added volatile_media, device_writes, sync_waits: older callers' sizes
- * keep working (dkv_stats_copy_out writes what their size covers). */
-#define STATS_V2_SIZE 144u
+/* 0.3 added expire_hz; older callers' sizes keep working (dkv_options_read). */
+#define OPTIONS_V2_SIZE 72u
+_Static_assert(sizeof(daxkv_options) == OPTIONS_V2_SIZE, "daxkv_options grew: new V size");
+_Static_assert(OPTIONS_V1_SIZE < OPTIONS_V2_SIZE, "layouts only grow");
+/* 0.3 added volatile_media, device_writes, sync_waits, expired_keys,
+ * ttl_keys: older callers' sizes keep working (dkv_stats_copy_out writes
+ * what their size covers). */
+#define STATS_V2_SIZE 160u
 _Static_assert(sizeof(daxkv_stats) == STATS_V2_SIZE, "daxkv_stats grew: new V size");
 _Static_assert(STATS_V1_SIZE < STATS_V2_SIZE, "layouts only grow");
 /* The smallest layout a caller may pass: the size field and one more. */

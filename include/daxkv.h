@@ -78,7 +78,10 @@ typedef struct daxkv_batch daxkv_batch; /* one thread at a time */
                                  pool of another format version) */
 #define DAXKV_EACCES (-14)    /* the OS denied access to the path (permissions, a
                                  read-only filesystem) */
-/* -15 .. -99: reserved for the library. */
+#define DAXKV_ECONFLICT (-15) /* a conditional write found the key changed since the
+                                 caller read it (its version is not the one expected):
+                                 nothing was written; read again and retry */
+/* -16 .. -99: reserved for the library. */
 
 /* Limits.  Every record (a put, or a delete under an open iterator) is
  * written whole into one log segment, and a batch's records go into one
@@ -119,6 +122,9 @@ typedef struct daxkv_options {
 	/* Added after the fields above (0 keeps each default): */
 	int gc_policy;     /* DAXKV_GC_*: how victims are ranked; 0 = default (cost-benefit) */
 	uint64_t gc_rate;  /* bytes/s the background thread may copy; 0 = default, ~0 = unlimited */
+	/* Added in 0.3: */
+	int expire_hz;     /* active expiry cycles per second (see "Time to live"): 0 = default
+	                      (10), -1 = no background expiry (daxkv_expire_run() on demand) */
 } daxkv_options;
 
 /* Victim selection (sealed segments only).  RATIO: rosedb's rule, every segment
@@ -176,6 +182,64 @@ DAXKV_API int daxkv_delete(daxkv *db, const void *key, size_t klen);
 DAXKV_API int daxkv_get(daxkv *db, const void *key, size_t klen, void *buf, size_t cap,
 			size_t *vlen);
 
+/*
+ * Time to live.  A key may carry an expiry time: absolute, in milliseconds
+ * since the Unix epoch (CLOCK_REALTIME), written in its record -- so it
+ * survives restart, GC, backup and dump/load.  From that time on the key is
+ * absent to every read (get, get_meta, ttl, iterators, backups), and a read
+ * never writes: the active expiry cycle (a background thread,
+ * options.expire_hz times a second; Redis' sampling over the keys that have
+ * an expiry) deletes expired keys, and GC reclaims their space.  Until it
+ * does, stats count them in keys.  A put without an expiry clears the key's
+ * (as Redis' SET); a write of an expired key treats it as absent.
+ *
+ * put_ttl: expiry ttl_ms from now (0 = none).  put_expire: at expire_at_ms
+ * (0 = none); a time already past deletes the key instead (OK).  Both: as put,
+ * and EINVAL when the time is beyond year 2^63 ms.
+ * ttl: *ttl_ms = milliseconds left (>= 0; 0: expires within the millisecond),
+ *      or DAXKV_TTL_NONE when the key has no expiry.  OK, ENOTFOUND, EINVAL,
+ *      ECORRUPT.
+ * expire_at: gives an existing key the expiry expire_at_ms (0 = none; a time
+ *      past deletes it), rewriting its record.  OK, ENOTFOUND, or as put.
+ * persist: removes a key's expiry: OK and *had_ttl = 1 (record rewritten), or
+ *      OK and *had_ttl = 0 when it had none (nothing written); had_ttl may be
+ *      NULL.  ENOTFOUND (absent), or as put.
+ */
+#define DAXKV_TTL_NONE (-1)
+DAXKV_API int daxkv_put_ttl(daxkv *db, const void *key, size_t klen, const void *val,
+			    size_t vlen, uint64_t ttl_ms);
+DAXKV_API int daxkv_put_expire(daxkv *db, const void *key, size_t klen, const void *val,
+			       size_t vlen, uint64_t expire_at_ms);
+DAXKV_API int daxkv_ttl(daxkv *db, const void *key, size_t klen, int64_t *ttl_ms);
+DAXKV_API int daxkv_expire_at(daxkv *db, const void *key, size_t klen, uint64_t expire_at_ms);
+DAXKV_API int daxkv_persist(daxkv *db, const void *key, size_t klen, int *had_ttl);
+/* The current time in the clock expiry times use (Unix epoch, ms). */
+DAXKV_API uint64_t daxkv_now_ms(void);
+/* Deletes every key expired now (a full pass over the keys with an expiry,
+ * not a sample); *expired (may be NULL) gets how many.  OK, EREADONLY, or
+ * what a delete answers (ENOSPC). */
+DAXKV_API int daxkv_expire_run(daxkv *db, uint64_t *expired);
+
+/*
+ * Read-modify-write (compare-and-put).  Every write of a key gives it a new
+ * version: a non-zero number, unique in the store, that GC's moves keep.
+ * get_meta: as get, plus the key's version and expiry time (0 = none); either
+ *      pointer may be NULL.
+ * put_if / delete_if: write only when the key's version is still expect --
+ *      0 meaning "the key must be absent (or expired)" -- checked and written
+ *      atomically under the key's lock.  put_if: OK, ECONFLICT (nothing
+ *      written), or as put_expire (expire_at_ms as there).  delete_if: OK,
+ *      ENOTFOUND (absent or expired, expect 0 or not), ECONFLICT, or as delete.
+ * A read-modify-write loops: get_meta, compute, put_if(..., version); on
+ * ECONFLICT read again.  Keys written by many threads at once contend in
+ * that loop only for the same key.
+ */
+DAXKV_API int daxkv_get_meta(daxkv *db, const void *key, size_t klen, void *buf, size_t cap,
+			     size_t *vlen, uint64_t *version, uint64_t *expire_at_ms);
+DAXKV_API int daxkv_put_if(daxkv *db, const void *key, size_t klen, const void *val,
+			   size_t vlen, uint64_t expire_at_ms, uint64_t expect);
+DAXKV_API int daxkv_delete_if(daxkv *db, const void *key, size_t klen, uint64_t expect);
+
 /* Atomic batch: after a crash either all of its operations are there or none.
  * A batch is a private list of operations, applied in order by daxkv_write().
  * batch_put/batch_delete: EINVAL, ETOOBIG, ENOMEM.  daxkv_write: as put; a
@@ -187,6 +251,15 @@ DAXKV_API int daxkv_batch_delete(daxkv_batch *b, const void *key, size_t klen);
 DAXKV_API void daxkv_batch_clear(daxkv_batch *b);
 DAXKV_API void daxkv_batch_free(daxkv_batch *b);
 DAXKV_API int daxkv_write(daxkv *db, daxkv_batch *b);
+/* batch_put_expire: a put with an expiry time (as daxkv_put_expire; a time
+ * already past makes it a delete).  batch_expect: a condition of the whole
+ * batch -- key's version is expect (0: absent or expired) when daxkv_write
+ * applies it, checked with every other writer held off; when any condition
+ * fails daxkv_write answers ECONFLICT and writes nothing.  A condition is not
+ * an operation: the last put/delete of a key still decides its value. */
+DAXKV_API int daxkv_batch_put_expire(daxkv_batch *b, const void *key, size_t klen,
+				     const void *val, size_t vlen, uint64_t expire_at_ms);
+DAXKV_API int daxkv_batch_expect(daxkv_batch *b, const void *key, size_t klen, uint64_t expect);
 
 /* Ordered iteration.  An iterator sees the store as of its creation (a snapshot).
  * While an iterator is open, the space of records it may still read is not reused
@@ -208,6 +281,9 @@ DAXKV_API void daxkv_iter_next(daxkv_iter *it);
 DAXKV_API void daxkv_iter_prev(daxkv_iter *it);
 DAXKV_API const void *daxkv_iter_key(const daxkv_iter *it, size_t *klen);
 DAXKV_API const void *daxkv_iter_value(const daxkv_iter *it, size_t *vlen);
+/* The current key's expiry time (Unix ms, 0 = none).  An iterator shows no key
+ * expired at its creation (its snapshot's time). */
+DAXKV_API uint64_t daxkv_iter_expire(const daxkv_iter *it);
 /* DAXKV_OK, or the first error the iterator met (ECORRUPT). */
 DAXKV_API int daxkv_iter_status(const daxkv_iter *it);
 
@@ -242,6 +318,12 @@ typedef struct daxkv_stats {
 	                            group commit: puts / this = puts per device write) */
 	uint64_t sync_waits;     /* block: writes that waited for another's device write and
 	                            were covered by it (group commit at work) */
+	uint64_t expired_keys;   /* keys deleted because their expiry time passed (the
+	                            active cycle, daxkv_expire_run, writes over them),
+	                            since open */
+	uint64_t ttl_keys;       /* keys with an expiry time, as the expiry index counts
+	                            them (a key whose expiry was removed may stay counted
+	                            until the next cycle samples it) */
 } daxkv_stats;
 
 /* Fills *st.  daxkv_stats_get_sized() fills the first size bytes (the fields

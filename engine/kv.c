@@ -1,0 +1,158 @@
+/*
+ * kv.c -- the API's writes with an expiry time and its conditional writes
+ * (include/daxkv.h, "Time to live" and "Read-modify-write"; the design in
+ * docs/ARCHITECTURE.md, "Time to live").
+ *
+ * The expiry time is a field of the record (format.h), so it is written,
+ * made durable, copied by GC and replayed exactly as the value is.  A key's
+ * version is its record's seq: unique, new at every write, kept by GC's
+ * copies.  A condition is checked under the key's node lock in the same
+ * critical section as the write (skiplist_write.c, update_locked), so
+ * compare-and-put is atomic against every other writer.
+ */
+#include <stdlib.h>
+
+#include "engine/internal.h"
+
+static int check_expire(uint64_t expire_at_ms)
+{
+	if (expire_at_ms > DKV_EXPIRE_MAX)
+		return dkv_err(DAXKV_EINVAL, "expiry time %llu ms is beyond 2^63",
+			       (unsigned long long)expire_at_ms);
+	return 0;
+}
+
+/* put (or, for a time already past, delete) with a condition. */
+static int put_cond(daxkv *db, const void *key, size_t klen, const void *val, size_t vlen,
+		    uint64_t expire_at_ms, int cond, uint64_t expect)
+{
+	int rc = dkv_check_write(db, key, klen, val, vlen);
+	if (!rc)
+		rc = check_expire(expire_at_ms);
+	if (rc)
+		return rc;
+	uint64_t now = expire_at_ms || cond ? daxkv_now_ms() : 0;
+	bool past = expire_at_ms && expire_at_ms <= now;
+	struct sl_put op = { .key = { key, (uint32_t)klen }, .val = val ? val : "",
+			     .vlen = (uint32_t)vlen, .is_delete = past,
+			     .expire = past ? 0 : expire_at_ms, .cond = cond, .expect = expect,
+			     .now_ms = now };
+	rc = dkv_write_one(db, &op);
+	/* Written already expired: the key is gone either way. */
+	return past && rc == DAXKV_ENOTFOUND ? 0 : rc;
+}
+
+DAXKV_API int daxkv_put_expire(daxkv *db, const void *key, size_t klen, const void *val,
+			       size_t vlen, uint64_t expire_at_ms)
+{
+	return put_cond(db, key, klen, val, vlen, expire_at_ms, SL_COND_NONE, 0);
+}
+
+DAXKV_API int daxkv_put_ttl(daxkv *db, const void *key, size_t klen, const void *val,
+			    size_t vlen, uint64_t ttl_ms)
+{
+	if (ttl_ms > DKV_EXPIRE_MAX / 2)
+		return dkv_err(DAXKV_EINVAL, "ttl of %llu ms is beyond 2^62",
+			       (unsigned long long)ttl_ms);
+	return put_cond(db, key, klen, val, vlen, ttl_ms ? daxkv_now_ms() + ttl_ms : 0,
+			SL_COND_NONE, 0);
+}
+
+DAXKV_API int daxkv_put_if(daxkv *db, const void *key, size_t klen, const void *val,
+			   size_t vlen, uint64_t expire_at_ms, uint64_t expect)
+{
+	return put_cond(db, key, klen, val, vlen, expire_at_ms, SL_COND_VERSION, expect);
+}
+
+DAXKV_API int daxkv_delete_if(daxkv *db, const void *key, size_t klen, uint64_t expect)
+{
+	int rc = dkv_check_write(db, key, klen, NULL, 0);
+	if (rc)
+		return rc;
+	struct sl_put op = { .key = { key, (uint32_t)klen }, .val = "", .is_delete = 1,
+			     .cond = SL_COND_VERSION, .expect = expect };
+	return dkv_write_one(db, &op);
+}
+
+DAXKV_API int daxkv_ttl(daxkv *db, const void *key, size_t klen, int64_t *ttl_ms)
+{
+	if (!ttl_ms)
+		return dkv_err(DAXKV_EINVAL, "ttl_ms is NULL");
+	size_t vlen;
+	uint64_t exp = 0;
+	int rc = daxkv_get_meta(db, key, klen, NULL, 0, &vlen, NULL, &exp);
+	if (rc)
+		return rc;
+	if (!exp) {
+		*ttl_ms = DAXKV_TTL_NONE;
+		return 0;
+	}
+	uint64_t now = daxkv_now_ms();
+	*ttl_ms = exp > now ? (int64_t)(exp - now) : 0;
+	return 0;
+}
+
+/* Rewrites a key's record with the expiry new_exp (read, then put_if its
+ * version: a writer in between makes it read again).  *had gets whether it
+ * had an expiry; only_if_had: leave a key without one alone. */
+static int set_expiry(daxkv *db, const void *key, size_t klen, uint64_t new_exp,
+		      bool only_if_had, int *had)
+{
+	int rc = check_expire(new_exp);
+	if (!rc && !db)
+		rc = dkv_err(DAXKV_EINVAL, "db is NULL");
+	if (rc)
+		return rc;
+	char *buf = NULL;
+	size_t cap = 0;
+	for (unsigned tries = 0;; tries++) {
+		size_t vlen;
+		uint64_t ver, exp;
+		rc = daxkv_get_meta(db, key, klen, buf, cap, &vlen, &ver, &exp);
+		if (rc)
+			break;
+		if (vlen > cap) { /* the value's length first, then its bytes */
+			char *nb = realloc(buf, vlen);
+			if (!nb) {
+				rc = dkv_err(DAXKV_ENOMEM, "out of memory (value of %zu bytes)", vlen);
+				break;
+			}
+			buf = nb;
+			cap = vlen;
+			continue;
+		}
+		if (had)
+			*had = exp != 0;
+		if (only_if_had && !exp)
+			break; /* nothing to remove */
+		if (new_exp && new_exp <= daxkv_now_ms()) {
+			rc = daxkv_delete_if(db, key, klen, ver);
+			if (rc == DAXKV_ENOTFOUND)
+				rc = 0; /* expired meanwhile: gone either way */
+		} else
+			rc = put_cond(db, key, klen, buf, vlen, new_exp, SL_COND_VERSION, ver);
+		if (rc != DAXKV_ECONFLICT)
+			break;
+		if (tries > 1000000) { /* bounded: a key rewritten without pause */
+			rc = dkv_err(DAXKV_EBUSY, "the key changed at every one of %u tries",
+				     tries);
+			break;
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+DAXKV_API int daxkv_expire_at(daxkv *db, const void *key, size_t klen, uint64_t expire_at_ms)
+{
+	return set_expiry(db, key, klen, expire_at_ms, false, NULL);
+}
+
+DAXKV_API int daxkv_persist(daxkv *db, const void *key, size_t klen, int *had_ttl)
+{
+	int had = 0;
+	int rc = set_expiry(db, key, klen, 0, true, &had);
+	if (!rc && had_ttl)
+		*had_ttl = had;
+	return rc;
+}
