@@ -68,7 +68,7 @@ static int dump_w_begin(struct dump_w *w)
 }
 
 static int dump_w_entry(struct dump_w *w, const void *key, uint32_t klen, const void *val,
-		 uint32_t vlen)
+			uint32_t vlen, uint64_t expire)
 {
 	if (klen == 0 || klen > DAXKV_KEY_MAX || vlen > DAXKV_VALUE_MAX)
 		return dkv_err(DAXKV_EINVAL, "dump entry: key of %u or value of %u bytes", klen,
@@ -76,6 +76,8 @@ static int dump_w_entry(struct dump_w *w, const void *key, uint32_t klen, const 
 	int rc = w_u32(w, klen, 1);
 	if (!rc)
 		rc = w_u32(w, vlen, 1);
+	if (!rc)
+		rc = w_u64(w, expire, 1);
 	if (!rc)
 		rc = w_raw(w, key, klen, 1);
 	if (!rc && vlen)
@@ -115,7 +117,7 @@ int dump_w_db(struct dump_w *w, daxkv *db)
 				     "fails its CRC; run `daxkv check`", klen);
 			break;
 		}
-		rc = dump_w_entry(w, k, (uint32_t)klen, v, (uint32_t)vlen);
+		rc = dump_w_entry(w, k, (uint32_t)klen, v, (uint32_t)vlen, daxkv_iter_expire(it));
 	}
 	if (!rc && daxkv_iter_status(it))
 		rc = dkv_err(daxkv_iter_status(it), "dump: the iterator failed: %s",

@@ -5,8 +5,9 @@
  * It does not depend on the pool format or the backend.  All integers are
  * little-endian.  docs/CLI.md is the reference; the layout:
  *
- *   header   "DAXKVDMP" | u32 version (1) | u32 flags (0) | u64 reserved (0)
- *   entry    u32 klen (1..DAXKV_KEY_MAX) | u32 vlen (..DAXKV_VALUE_MAX) | key | value
+ *   header   "DAXKVDMP" | u32 version (2) | u32 flags (0) | u64 reserved (0)
+ *   entry    u32 klen (1..DAXKV_KEY_MAX) | u32 vlen (..DAXKV_VALUE_MAX)
+ *            | u64 expire (Unix ms, 0 = none; version 2 only) | key | value
  *   trailer  u32 0 (end mark: no key is empty) | u32 0 | u64 entries
  *            | u32 crc | u32 "DEND"
  *
@@ -25,7 +26,8 @@
 #include "daxkv.h"
 
 #define DUMP_MAGIC "DAXKVDMP"
-#define DUMP_VERSION 1u
+#define DUMP_VERSION 2u    /* written; readers take 1 (no expiry times) too */
+#define DUMP_VERSION_MIN 1u
 #define DUMP_END_MAGIC 0x444e4544u /* "DEND" */
 #define DUMP_HDR_SIZE 24u
 #define DUMP_TRAILER_SIZE 24u

@@ -75,9 +75,9 @@ static void stats_fill(daxkv *db, daxkv_stats *st)
 		blk_stats(db, &st->device_writes, &st->sync_waits);
 	} else {
 		st->volatile_media = db->pool.fd >= 0 && iosf_volatile_fs(db->pool.fd);
+	}
 	st->expired_keys = atomic_load(&db->expired_keys);
 	st->ttl_keys = atomic_load(&db->ttl.count);
-	}
 	st->segment_size = db->seg_size;
 	st->bytes_written = db->written_base;
 	for (unsigned l = 0; l < DKV_LANES; l++)

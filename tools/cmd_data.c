@@ -208,10 +208,11 @@ static int apply(daxkv *db, int fd, uint64_t *done)
 			nb = bytes = 0;
 		}
 		if (!rc && sz > max) {
-			rc = daxkv_put(db, k, kl, v, vl); /* too big to share a batch */
+			/* too big to share a batch; an expiry time past deletes */
+			rc = daxkv_put_expire(db, k, kl, v, vl, r.expire);
 			*done += !rc;
 		} else if (!rc) {
-			rc = daxkv_batch_put(b, k, kl, v, vl);
+			rc = daxkv_batch_put_expire(b, k, kl, v, vl, r.expire);
 			nb++;
 			bytes += sz;
 		}

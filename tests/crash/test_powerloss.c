@@ -10,7 +10,9 @@
  * 4 KiB ones, GC (relocating two groups of live records); an iterator opened,
  * 10 deletes (tombstone records), 260 4 KiB puts, GC (copying tombstones the
  * snapshot needs), the iterator freed (purges), GC; a few more writes, GC
- * again, close.
+ * again, close.  Expiry times: puts with a TTL a day long (the key keeps
+ * it), puts whose TTL passes at once (the key is absent from then on) and
+ * daxkv_expire_run's deletes of them, twice.
  *
  * A first run counts the fences F of the workload (the store is created and
  * closed before the shadow starts, so creation is not enumerated) and dumps
@@ -48,7 +50,7 @@
 #define MAXOPS 2048
 #define CRASH_STATUS 99
 
-enum { K_PUT = 1, K_DEL, K_BATCH, K_GC, K_CLOSE, K_ITER };
+enum { K_PUT = 1, K_DEL, K_BATCH, K_GC, K_CLOSE, K_ITER, K_PUT_TTL, K_PUT_EXPIRED, K_EXPIRE };
 enum { S_EMPTY = 0, S_INTENT = 1, S_ACKED = 2 };
 
 struct wop {
@@ -71,6 +73,7 @@ struct kstate {
 	uint8_t present;
 	uint64_t ver;
 	uint32_t vlen;
+	uint8_t ttl; /* the key carries an expiry time (a day ahead) */
 };
 
 static struct wop W[MAXOPS];
@@ -89,6 +92,14 @@ static void w_put(uint32_t key, uint64_t ver, uint32_t vlen)
 static void w_del(uint32_t key)
 {
 	W[NW++] = (struct wop){.kind = K_DEL, .n = 1, .key = {key}};
+}
+
+/* put with an expiry a day ahead (ttl), or one that passes at once
+ * (the key is absent from then on: lazy expiry, then K_EXPIRE deletes it). */
+static void w_put_ttl(uint32_t key, uint64_t ver, uint32_t vlen, int expired)
+{
+	W[NW++] = (struct wop){.kind = expired ? K_PUT_EXPIRED : K_PUT_TTL, .n = 1,
+			       .key = {key}, .ver = ver, .vlen = vlen};
 }
 
 static void w_other(int kind)
@@ -112,6 +123,15 @@ static void build_workload(void)
 	b.key[6] = 31;
 	b.delmask = (1u << 5) | (1u << 6);
 	W[NW++] = b;
+	/* Expiry times: overwrites and new keys with a TTL, keys that expire at
+	 * once, and the expiry deletes of daxkv_expire_run. */
+	for (uint32_t k = 40; k < 44; k++)
+		w_put_ttl(k, 4, 120, 0);
+	w_put_ttl(90, 4, 80, 0);
+	for (uint32_t k = 44; k < 48; k++)
+		w_put_ttl(k, 4, 120, 1);
+	w_put_ttl(91, 4, 80, 1);
+	w_other(K_EXPIRE);
 	for (uint32_t i = 0; i < 600; i++) /* ~2.4 MiB through 1 MiB segments */
 		w_put(100 + i % 20, 10 + i, 4096);
 	w_other(K_GC);
@@ -141,26 +161,31 @@ static void build_workload(void)
 	b2.key[2] = 3;
 	b2.delmask = 1u << 2;
 	W[NW++] = b2;
+	w_put_ttl(62, 5002, 90, 1);
+	w_put_ttl(63, 5002, 90, 0);
+	w_other(K_EXPIRE);
 	w_other(K_GC);
 	w_other(K_CLOSE);
 }
 
 static const char *kind_name(int kind)
 {
-	static const char *names[] = {"?", "put", "delete", "batch", "gc", "close", "iter"};
-	return kind >= 0 && kind <= K_ITER ? names[kind] : "?";
+	static const char *names[] = {"?", "put", "delete", "batch", "gc", "close", "iter",
+				      "put-ttl", "put-expired", "expire-run"};
+	return kind >= 0 && kind <= K_EXPIRE ? names[kind] : "?";
 }
 
 static void apply(struct kstate *m, const struct wop *o)
 {
 	for (int j = 0; j < o->n; j++) {
 		struct kstate *s = &m[o->key[j]];
-		if (o->kind == K_DEL || (o->delmask & (1u << j))) {
+		if (o->kind == K_DEL || o->kind == K_PUT_EXPIRED || (o->delmask & (1u << j))) {
 			memset(s, 0, sizeof(*s));
 		} else {
 			s->present = 1;
 			s->ver = o->ver;
 			s->vlen = o->vlen;
+			s->ttl = o->kind == K_PUT_TTL;
 		}
 	}
 }
@@ -187,6 +212,17 @@ static int do_op(daxkv **dbp, const struct wop *o, daxkv_batch *b)
 		return daxkv_put(db, k, dkvt_key(o->key[0], k), v, o->vlen);
 	case K_DEL:
 		return daxkv_delete(db, k, dkvt_key(o->key[0], k));
+	case K_PUT_TTL:
+	case K_PUT_EXPIRED:
+		dkvt_vmake(v, o->vlen, o->key[0], 0, o->ver);
+		return daxkv_put_ttl(db, k, dkvt_key(o->key[0], k), v, o->vlen,
+				     o->kind == K_PUT_TTL ? 86400u * 1000 : 1);
+	case K_EXPIRE: {
+		/* the expired keys' deletes; wait out the 1 ms TTLs first */
+		struct timespec ts = {0, 3 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		return daxkv_expire_run(db, NULL);
+	}
 	case K_BATCH:
 		daxkv_batch_clear(b);
 		for (int j = 0; j < o->n; j++) {
@@ -303,8 +339,9 @@ static int observe(daxkv *db, uint32_t key, struct kstate *st)
 	static uint8_t buf[8192];
 	char k[DKVT_KEYBUF];
 	size_t vlen = 0;
+	uint64_t exp = 0;
 	memset(st, 0, sizeof(*st));
-	int rc = daxkv_get(db, k, dkvt_key(key, k), buf, sizeof(buf), &vlen);
+	int rc = daxkv_get_meta(db, k, dkvt_key(key, k), buf, sizeof(buf), &vlen, NULL, &exp);
 	if (rc == DAXKV_ENOTFOUND)
 		return 1;
 	if (rc != DAXKV_OK) {
@@ -320,13 +357,14 @@ static int observe(daxkv *db, uint32_t key, struct kstate *st)
 	st->present = 1;
 	st->ver = ver;
 	st->vlen = (uint32_t)vlen;
+	st->ttl = exp != 0;
 	return 1;
 }
 
 static int same(const struct kstate *a, const struct kstate *b)
 {
 	return a->present == b->present &&
-	       (!a->present || (a->ver == b->ver && a->vlen == b->vlen));
+	       (!a->present || (a->ver == b->ver && a->vlen == b->vlen && a->ttl == b->ttl));
 }
 
 static unsigned verify_model(daxkv *db, const struct kstate *m, const char *when)
@@ -374,6 +412,12 @@ static unsigned verify_model(daxkv *db, const struct kstate *m, const char *when
 		bad++;
 		vfail("%s: iterator saw %u keys, model has %u", when, seen, n);
 	}
+	/* Expired keys are absent but counted until deleted: delete them. */
+	int erc = daxkv_expire_run(db, NULL);
+	if (erc != DAXKV_OK) {
+		bad++;
+		vfail("%s: expire_run: %s (%s)", when, daxkv_strerror(erc), daxkv_errmsg());
+	}
 	daxkv_stats st;
 	memset(&st, 0, sizeof(st));
 	if (daxkv_stats_get(db, &st) != DAXKV_OK || st.keys != n) {
@@ -401,6 +445,7 @@ static void struct_check(daxkv *db, const char *when)
 static daxkv *open_rec(const char *path)
 {
 	daxkv_options o = dkvt_opts(pool_bytes, DKVT_MIB, 0, 0);
+	o.expire_hz = -1; /* expiry deletes only where verify_model asks */
 	daxkv *db = NULL;
 	int rc = daxkv_open(path, &o, &db);
 	if (rc != DAXKV_OK) {
@@ -422,7 +467,7 @@ static void exercise(daxkv *db, struct kstate *m, const char *path)
 			vfail("put after recovery: %s (%s)", daxkv_strerror(rc), daxkv_errmsg());
 			return;
 		}
-		m[key] = (struct kstate){1, 9000, 500};
+		m[key] = (struct kstate){1, 9000, 500, 0};
 	}
 	for (uint32_t key = 100; key < 105; key++) {
 		dkvt_vmake(v, 333, key, 0, 9001);
@@ -430,7 +475,7 @@ static void exercise(daxkv *db, struct kstate *m, const char *path)
 			vfail("overwrite after recovery failed");
 			return;
 		}
-		m[key] = (struct kstate){1, 9001, 333};
+		m[key] = (struct kstate){1, 9001, 333, 0};
 	}
 	for (uint32_t key = 0; key < 5; key++) {
 		int want = m[key].present ? DAXKV_OK : DAXKV_ENOTFOUND;
@@ -440,7 +485,9 @@ static void exercise(daxkv *db, struct kstate *m, const char *path)
 			      daxkv_strerror(want));
 		memset(&m[key], 0, sizeof(m[key]));
 	}
-	int rc = daxkv_gc(db);
+	int rc = daxkv_expire_run(db, NULL); /* expired keys hold nodes until deleted */
+	if (rc == DAXKV_OK)
+		rc = daxkv_gc(db);
 	if (rc != DAXKV_OK)
 		vfail("gc after recovery: %s (%s)", daxkv_strerror(rc), daxkv_errmsg());
 	uint64_t nodes = dkv_test_nodes_allocated(db), keys = model_keys(m);

@@ -96,9 +96,9 @@ int dump_r_open(struct dump_r *r, int fd)
 		rc = r_u64(r, &rsv, 1);
 	if (rc)
 		return rc;
-	if (r->version != DUMP_VERSION)
-		return dkv_err(DAXKV_EVERSION, "dump stream version %u; this build reads %u",
-			       r->version, DUMP_VERSION);
+	if (r->version < DUMP_VERSION_MIN || r->version > DUMP_VERSION)
+		return dkv_err(DAXKV_EVERSION, "dump stream version %u; this build reads %u..%u",
+			       r->version, DUMP_VERSION_MIN, DUMP_VERSION);
 	if (r->flags != 0)
 		return dkv_err(DAXKV_EVERSION, "dump stream flags 0x%x are unknown to this build",
 			       r->flags);
@@ -148,6 +148,9 @@ int dump_r_next(struct dump_r *r, const void **key, uint32_t *klen, const void *
 		return rc ? rc : 0;
 	}
 	rc = r_u32(r, &vl, 1);
+	r->expire = 0;
+	if (!rc && r->version >= 2)
+		rc = r_u64(r, &r->expire, 1);
 	if (rc)
 		return rc;
 	if (kl > DAXKV_KEY_MAX || vl > DAXKV_VALUE_MAX)

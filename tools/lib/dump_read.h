@@ -18,15 +18,19 @@ struct dump_r {
 	uint64_t data_bytes; /* sum of klen + vlen */
 	uint32_t max_klen, max_vlen;
 	uint32_t version, flags;
+	uint64_t expire;     /* the current entry's expiry time (Unix ms; 0 none, and
+	                        always 0 in a version 1 stream) */
 	char *kv;            /* key + value of the current entry */
 	size_t kv_cap;
 	int done;
 };
 
 /* Reads and checks the header.  OK, ECORRUPT (not a dump stream, or
- * truncated), EVERSION (a newer stream version), EIO, ENOMEM. */
+ * truncated), EVERSION (a newer stream version), EIO, ENOMEM.  Versions 1 and 2
+ * are read (1: entries without expiry times). */
 int dump_r_open(struct dump_r *r, int fd);
-/* The next entry: 1, with *key and *val valid until the next call; 0 at the end,
+/* The next entry: 1, with *key and *val valid until the next call (and its
+ * expiry time in r->expire); 0 at the end,
  * the trailer checked (count and CRC); or ECORRUPT (truncated, damaged, bad
  * CRC: errmsg says at which byte), EIO, ENOMEM. */
 int dump_r_next(struct dump_r *r, const void **key, uint32_t *klen, const void **val,
