@@ -19,6 +19,7 @@ packages=(
 	libinih-dev libcjson-dev gnuplot-nox jq
 	strace valgrind clang libclang-rt-14-dev
 	fio scdoc
+	redis-server redis-tools python3-redis
 )
 # Wanted where the distribution has them: not an error when missing.
 optional=(ndctl)
