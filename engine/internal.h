@@ -522,7 +522,15 @@ struct sl_put {
 	uint64_t now_ms;   /* cond's clock (expiry checks) */
 	uint64_t *node_out; /* may be NULL: gets the key's node when the put succeeds */
 	bool *was_expired; /* may be NULL: set when a delete met an expired record */
+	/* An update (daxkv_update): called under the key's lock (or, for an
+	 * absent key, before the insert; again after any retry) with the
+	 * current record (NULL: absent or expired) and a copy of this op to
+	 * fill (val, vlen, expire, is_delete); answers SL_UPD_WRITE,
+	 * SL_UPD_KEEP (write nothing, OK) or a status.  now_ms must be set. */
+	int (*update)(void *ctx, const struct rec_hdr *h, struct sl_put *op);
+	void *update_ctx;
 };
+enum { SL_UPD_KEEP = 1, SL_UPD_WRITE = 2 };
 /* Conditions of a write, checked under the key's node lock:
  *  VERSION: the key's live version is expect (0: absent, deleted or expired);
  *  EXPIRED: (a delete) the key's record has seq expect and is expired at now_ms. */

@@ -156,3 +156,75 @@ DAXKV_API int daxkv_persist(daxkv *db, const void *key, size_t klen, int *had_tt
 		*had_ttl = had;
 	return rc;
 }
+
+/* ---- daxkv_update: the caller's decision under the key's lock ---- */
+
+struct upd_ctx {
+	daxkv *db;
+	daxkv_update_fn fn;
+	void *ctx;
+	uint64_t expire; /* the last decision's expiry time */
+};
+
+static int upd_adapt(void *arg, const struct rec_hdr *h, struct sl_put *op)
+{
+	struct upd_ctx *u = arg;
+	const void *val = NULL;
+	size_t vlen = 0;
+	uint64_t exp = h ? h->expire : 0;
+	int r = u->fn(u->ctx, h ? rec_val(h) : NULL, h ? h->vlen : 0, h != NULL, &val, &vlen,
+		      &exp);
+	u->expire = 0;
+	if (r < 0)
+		return r;
+	if (r == DAXKV_UPDATE_KEEP)
+		return SL_UPD_KEEP;
+	if (r == DAXKV_UPDATE_DELETE) {
+		op->is_delete = 1;
+		op->val = "";
+		op->vlen = 0;
+		op->expire = 0;
+		return SL_UPD_WRITE;
+	}
+	if (r != DAXKV_UPDATE_PUT)
+		return dkv_err(DAXKV_EINVAL, "update function answered %d", r);
+	int rc = dkv_check_kv(op->key.k, op->key.len, val, vlen);
+	if (!rc && rec_size(op->key.len, vlen) > seg_max_record(u->db))
+		rc = dkv_err(DAXKV_ETOOBIG, "record of %llu bytes exceeds the largest this store "
+			     "takes, %llu", (unsigned long long)rec_size(op->key.len, vlen),
+			     (unsigned long long)seg_max_record(u->db));
+	if (!rc)
+		rc = check_expire(exp);
+	if (rc)
+		return rc;
+	if (exp && exp <= op->now_ms) { /* expired as written: a delete */
+		op->is_delete = 1;
+		op->val = "";
+		op->vlen = 0;
+		op->expire = 0;
+		return SL_UPD_WRITE;
+	}
+	op->val = val ? val : "";
+	op->vlen = (uint32_t)vlen;
+	op->expire = exp;
+	u->expire = exp;
+	return SL_UPD_WRITE;
+}
+
+DAXKV_API int daxkv_update(daxkv *db, const void *key, size_t klen, daxkv_update_fn fn,
+			   void *ctx)
+{
+	int rc = dkv_check_write(db, key, klen, NULL, 0);
+	if (!rc && !fn)
+		rc = dkv_err(DAXKV_EINVAL, "fn is NULL");
+	if (rc)
+		return rc;
+	struct upd_ctx u = { .db = db, .fn = fn, .ctx = ctx };
+	uint64_t node = 0;
+	struct sl_put op = { .key = { key, (uint32_t)klen }, .val = "", .now_ms = daxkv_now_ms(),
+			     .update = upd_adapt, .update_ctx = &u, .node_out = &node };
+	rc = dkv_write_one(db, &op);
+	if (!rc && u.expire && node)
+		ttl_add(db, node); /* the active expiry cycle samples it */
+	return rc;
+}

@@ -354,8 +354,30 @@ static inline void learn_put(bool overwrite)
 	tl_overwrites = v > 8 ? 8 : v < -8 ? -8 : v;
 }
 
-int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
+/* An update's decision for the key's current record h (NULL: absent,
+ * deleted or expired): SL_UPD_WRITE with op's value, expiry and is_delete
+ * filled in, SL_UPD_KEEP, or a status. */
+static int run_update(struct daxkv *db, struct sl_put *op, uint64_t loc)
 {
+	const struct rec_hdr *h = NULL;
+	if (!(loc & LOC_TOMB) && sl_live_version(db, loc, op->now_ms))
+		h = rec_at(db, loc);
+	op->is_delete = 0;
+	int u = op->update(op->update_ctx, h, op);
+	if (u == SL_UPD_WRITE && op->is_delete && !h)
+		u = SL_UPD_KEEP; /* nothing to delete */
+	return u;
+}
+
+int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op_in)
+{
+	/* An update decides the write under the key's lock: a copy it fills. */
+	struct sl_put upd, *mop = NULL;
+	const struct sl_put *op = op_in;
+	if (DKV_UNLIKELY(op_in->update != NULL)) {
+		upd = *op_in;
+		op = mop = &upd;
+	}
 	struct sl_node *preds[DKV_MAX_LEVEL], *succs[DKV_MAX_LEVEL], *last_gone = NULL, *gone;
 	uint64_t noff = op->pre_node;
 	unsigned level = op->pre_level, spins = 0;
@@ -433,8 +455,20 @@ int sl_put(struct daxkv *db, unsigned lane, const struct sl_put *op)
 				rc = DAXKV_ECORRUPT; /* errmsg: rec_verify's */
 				break;
 			}
+			if (DKV_UNLIKELY(mop != NULL) &&
+			    (rc = run_update(db, mop, sl_loc(n))) != SL_UPD_WRITE) {
+				node_unlock(n);
+				if (rc == SL_UPD_KEEP)
+					rc = 0;
+				break;
+			}
 			rc = update_locked(db, lane, op, n);
 			break;
+		}
+		if (DKV_UNLIKELY(mop != NULL) && (rc = run_update(db, mop, LOC_TOMB)) != SL_UPD_WRITE) {
+			if (rc == SL_UPD_KEEP)
+				rc = 0;
+			break; /* (asked again after a retry: the key may be there then) */
 		}
 		if (op->is_delete) {
 			rc = op->pre_off ? 0 : DAXKV_ENOTFOUND;

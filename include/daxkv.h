@@ -240,6 +240,31 @@ DAXKV_API int daxkv_put_if(daxkv *db, const void *key, size_t klen, const void *
 			   size_t vlen, uint64_t expire_at_ms, uint64_t expect);
 DAXKV_API int daxkv_delete_if(daxkv *db, const void *key, size_t klen, uint64_t expect);
 
+/*
+ * daxkv_update: read-modify-write of one key in one call, under the key's
+ * lock -- no version to carry, no retry loop for the caller, one lookup.
+ * fn gets the current value (old, old_len; old NULL and exists 0 when the
+ * key is absent or expired) and its expiry time, and answers:
+ *   DAXKV_UPDATE_PUT     write *val, *vlen bytes (NULL with 0 allowed), expiry
+ *                        *expire_at_ms (0 none; preset to the old one, so
+ *                        leaving it keeps it); the bytes must stay valid
+ *                        until daxkv_update returns (a buffer in ctx);
+ *   DAXKV_UPDATE_DELETE  delete the key (nothing to do when absent);
+ *   DAXKV_UPDATE_KEEP    write nothing;
+ *   a negative status    write nothing; daxkv_update returns it.
+ * fn runs while other writers of the key wait: keep it short, and do not
+ * call daxkv on db from it.  It may be called more than once (a concurrent
+ * insert of the same key, a wait for space): decide from its arguments
+ * only.  old points into the store and is valid only during the call.
+ * Returns OK (also for KEEP), fn's status, or as put/delete (ETOOBIG
+ * for a value past the limits, EINVAL for an expiry time beyond 2^63).
+ */
+enum { DAXKV_UPDATE_KEEP = 0, DAXKV_UPDATE_PUT = 1, DAXKV_UPDATE_DELETE = 2 };
+typedef int (*daxkv_update_fn)(void *ctx, const void *old, size_t old_len, int exists,
+			       const void **val, size_t *vlen, uint64_t *expire_at_ms);
+DAXKV_API int daxkv_update(daxkv *db, const void *key, size_t klen, daxkv_update_fn fn,
+			   void *ctx);
+
 /* Atomic batch: after a crash either all of its operations are there or none.
  * A batch is a private list of operations, applied in order by daxkv_write().
  * batch_put/batch_delete: EINVAL, ETOOBIG, ENOMEM.  daxkv_write: as put; a

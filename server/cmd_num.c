@@ -18,52 +18,59 @@
 static const char too_big[] = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
 static const char contended[] = "ERR daxkv: too many conflicting writers on this key, try again";
 
+/* INCR's decision under the key's lock (daxkv_update): one lookup, no
+ * retries, the expiry kept. */
+struct incr_ctx {
+	long long delta, nv;
+	const char *err; /* the reply when the old value does not allow it */
+	char num[24];
+};
+
+static int incr_fn(void *ctx, const void *old, size_t old_len, int exists, const void **val,
+		   size_t *vlen, uint64_t *expire_at_ms)
+{
+	struct incr_ctx *x = ctx;
+	long long o = 0;
+
+	(void)expire_at_ms; /* kept */
+	x->err = NULL;
+	if (exists) {
+		struct arg a = {old, old_len};
+
+		if (arg_ll(&a, &o) != 0) {
+			x->err = "ERR value is not an integer or out of range";
+			return DAXKV_UPDATE_KEEP;
+		}
+	}
+	if ((x->delta < 0 && o < 0 && x->delta < LLONG_MIN - o) ||
+	    (x->delta > 0 && o > 0 && x->delta > LLONG_MAX - o)) {
+		x->err = "ERR increment or decrement would overflow";
+		return DAXKV_UPDATE_KEEP;
+	}
+	x->nv = o + x->delta;
+	*vlen = (size_t)ll_fmt(x->num, x->nv);
+	*val = x->num;
+	return DAXKV_UPDATE_PUT;
+}
+
 static void incr_generic(struct client *c, const struct arg *key, long long delta)
 {
 	const void *k;
-	size_t kl, vlen;
-	uint64_t ver, exp;
-	int rc, tries;
+	size_t kl;
+	struct incr_ctx x = {.delta = delta};
+	int rc;
 
 	if (key_make(c, 0, key, &k, &kl) != 0) {
 		reply_error(c, "ERR key too long");
 		return;
 	}
-	for (tries = 0; tries < RMW_MAX; tries++) {
-		long long old = 0, nv;
-		char num[24];
-		int n;
-
-		rc = val_read(c, k, kl, &vlen, &ver, &exp);
-		if (rc != DAXKV_OK && rc != DAXKV_ENOTFOUND) {
-			reply_dberr(c, rc);
-			return;
-		}
-		if (rc == DAXKV_OK) {
-			struct arg a = {c->loop->vb, vlen};
-
-			if (arg_ll(&a, &old) != 0) {
-				reply_error(c, "ERR value is not an integer or out of range");
-				return;
-			}
-		}
-		if ((delta < 0 && old < 0 && delta < LLONG_MIN - old) ||
-		    (delta > 0 && old > 0 && delta > LLONG_MAX - old)) {
-			reply_error(c, "ERR increment or decrement would overflow");
-			return;
-		}
-		nv = old + delta;
-		n = ll_fmt(num, nv);
-		rc = daxkv_put_if(srv.db, k, kl, num, (size_t)n, exp, ver);
-		if (rc == DAXKV_ECONFLICT)
-			continue;
-		if (rc == DAXKV_OK)
-			reply_int(c, nv);
-		else
-			reply_dberr(c, rc);
-		return;
-	}
-	reply_error(c, contended);
+	rc = daxkv_update(srv.db, k, kl, incr_fn, &x);
+	if (rc != DAXKV_OK)
+		reply_dberr(c, rc);
+	else if (x.err)
+		reply_error(c, x.err);
+	else
+		reply_int(c, x.nv);
 }
 
 CMDFN(cmd_incr)

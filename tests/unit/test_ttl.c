@@ -363,6 +363,102 @@ static void test_batch_expect(void)
 	dkvt_close_remove(db, path);
 }
 
+/* ---- daxkv_update ---- */
+
+struct upd {
+	char buf[32];
+	int mode; /* 0 incr, 1 keep, 2 delete, 3 fail, 4 big, 5 expire now */
+	int calls;
+	int saw_exists;
+	uint64_t saw_expire;
+};
+
+static int upd_fn(void *ctx, const void *old, size_t old_len, int exists, const void **val,
+		  size_t *vlen, uint64_t *expire_at_ms)
+{
+	struct upd *u = ctx;
+	static char big[70000];
+	u->calls++;
+	u->saw_exists = exists;
+	u->saw_expire = *expire_at_ms;
+	switch (u->mode) {
+	case 1: return DAXKV_UPDATE_KEEP;
+	case 2: return DAXKV_UPDATE_DELETE;
+	case 3: return DAXKV_EINVAL;
+	case 4:
+		*val = big;
+		*vlen = 2 * DKVT_MIB; /* past the 1 MiB segments' record limit */
+		return DAXKV_UPDATE_PUT;
+	case 5:
+		*expire_at_ms = 1;
+		return DAXKV_UPDATE_PUT;
+	default: break;
+	}
+	long long v = 0;
+	if (exists) {
+		char tmp[32];
+		size_t n = old_len < sizeof(tmp) - 1 ? old_len : sizeof(tmp) - 1;
+		memcpy(tmp, old, n);
+		tmp[n] = 0;
+		v = atoll(tmp);
+	}
+	*vlen = (size_t)snprintf(u->buf, sizeof(u->buf), "%lld", v + 1);
+	*val = u->buf;
+	return DAXKV_UPDATE_PUT;
+}
+
+static void test_update(void)
+{
+	char path[256];
+	daxkv *db = fresh_hz("ttl-update", path, sizeof(path), -1);
+	CU_ASSERT_FATAL(db != NULL);
+	struct upd u = { .mode = 0 };
+	CU_ASSERT_EQUAL(daxkv_update(db, "n", 1, upd_fn, &u), DAXKV_OK);
+	CU_ASSERT_EQUAL(u.saw_exists, 0);
+	CU_ASSERT(has_str(db, "n", "1"));
+	CU_ASSERT_EQUAL(daxkv_update(db, "n", 1, upd_fn, &u), DAXKV_OK);
+	CU_ASSERT(has_str(db, "n", "2"));
+	CU_ASSERT_EQUAL(u.saw_exists, 1);
+	/* The expiry is kept unless the function changes it. */
+	uint64_t far = daxkv_now_ms() + 100000, exp = 0;
+	size_t vlen;
+	CU_ASSERT_EQUAL(daxkv_put_expire(db, "t", 1, "41", 2, far), DAXKV_OK);
+	CU_ASSERT_EQUAL(daxkv_update(db, "t", 1, upd_fn, &u), DAXKV_OK);
+	CU_ASSERT_EQUAL(u.saw_expire, far);
+	CU_ASSERT(has_str(db, "t", "42"));
+	CU_ASSERT_EQUAL(daxkv_get_meta(db, "t", 1, NULL, 0, &vlen, NULL, &exp), DAXKV_OK);
+	CU_ASSERT_EQUAL(exp, far);
+	/* keep, delete, a status, too big, expired as written */
+	u.mode = 1;
+	CU_ASSERT_EQUAL(daxkv_update(db, "n", 1, upd_fn, &u), DAXKV_OK);
+	CU_ASSERT(has_str(db, "n", "2"));
+	u.mode = 3;
+	CU_ASSERT_EQUAL(daxkv_update(db, "n", 1, upd_fn, &u), DAXKV_EINVAL);
+	CU_ASSERT(has_str(db, "n", "2"));
+	u.mode = 4;
+	CU_ASSERT_EQUAL(daxkv_update(db, "n", 1, upd_fn, &u), DAXKV_ETOOBIG);
+	CU_ASSERT(has_str(db, "n", "2"));
+	u.mode = 2;
+	CU_ASSERT_EQUAL(daxkv_update(db, "n", 1, upd_fn, &u), DAXKV_OK);
+	CU_ASSERT(absent(db, "n", 1));
+	CU_ASSERT_EQUAL(daxkv_update(db, "n", 1, upd_fn, &u), DAXKV_OK); /* absent: no-op */
+	CU_ASSERT(absent(db, "n", 1));
+	u.mode = 5;
+	CU_ASSERT_EQUAL(daxkv_update(db, "t", 1, upd_fn, &u), DAXKV_OK);
+	CU_ASSERT(absent(db, "t", 1));
+	/* An expired key is absent to the function. */
+	CU_ASSERT_EQUAL(daxkv_put_ttl(db, "e", 1, "7", 1, 20), DAXKV_OK);
+	sleep_ms(60);
+	u.mode = 0;
+	CU_ASSERT_EQUAL(daxkv_update(db, "e", 1, upd_fn, &u), DAXKV_OK);
+	CU_ASSERT_EQUAL(u.saw_exists, 0);
+	CU_ASSERT(has_str(db, "e", "1"));
+	CU_ASSERT_EQUAL(daxkv_update(db, "e", 1, NULL, &u), DAXKV_EINVAL);
+	CU_ASSERT_EQUAL(daxkv_update(NULL, "e", 1, upd_fn, &u), DAXKV_EINVAL);
+	CU_ASSERT(check_ok(db));
+	dkvt_close_remove(db, path);
+}
+
 /* ---- concurrent read-modify-write ---- */
 
 #define INCR_THREADS 8
@@ -371,6 +467,7 @@ static void test_batch_expect(void)
 struct incr_arg {
 	daxkv *db;
 	int id;
+	int by_update; /* daxkv_update instead of get_meta + put_if */
 	uint64_t conflicts;
 	int err;
 };
@@ -385,6 +482,14 @@ static void *incr_main(void *p)
 		snprintf(k2, sizeof(k2), "c%d", a->id % 4);
 		keys[1] = k2;
 		for (int j = 0; j < 2; j++) {
+			if (a->by_update) {
+				struct upd u = { .mode = 0 };
+				int rc = daxkv_update(a->db, keys[j], strlen(keys[j]), upd_fn, &u);
+				if (rc != DAXKV_OK)
+					a->err = rc;
+				a->conflicts += (uint64_t)(u.calls - 1);
+				continue;
+			}
 			for (;;) {
 				char buf[32];
 				size_t vlen = 0;
@@ -425,7 +530,7 @@ static long long get_ll(daxkv *db, const char *k)
 	return atoll(buf);
 }
 
-static void test_concurrent_incr(void)
+static void concurrent_incr(int by_update)
 {
 	char path[256];
 	daxkv *db = fresh_hz("ttl-incr", path, sizeof(path), 0);
@@ -433,7 +538,7 @@ static void test_concurrent_incr(void)
 	pthread_t th[INCR_THREADS];
 	struct incr_arg a[INCR_THREADS];
 	for (int i = 0; i < INCR_THREADS; i++) {
-		a[i] = (struct incr_arg){ .db = db, .id = i };
+		a[i] = (struct incr_arg){ .db = db, .id = i, .by_update = by_update };
 		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, incr_main, &a[i]) == 0);
 	}
 	uint64_t conflicts = 0;
@@ -451,9 +556,20 @@ static void test_concurrent_incr(void)
 		sum += get_ll(db, k);
 	}
 	CU_ASSERT_EQUAL(sum, (long long)INCR_THREADS * INCR_EACH);
-	printf("(%llu conflicts retried) ", (unsigned long long)conflicts);
+	printf("(%llu %s) ", (unsigned long long)conflicts,
+	       by_update ? "repeated calls" : "conflicts retried");
 	CU_ASSERT(check_ok(db));
 	dkvt_close_remove(db, path);
+}
+
+static void test_concurrent_incr(void)
+{
+	concurrent_incr(0);
+}
+
+static void test_concurrent_update(void)
+{
+	concurrent_incr(1);
 }
 
 static const struct dkvt_test ttl_tests[] = {
@@ -466,7 +582,9 @@ static const struct dkvt_test ttl_tests[] = {
 static const struct dkvt_test cas_tests[] = {
 	{ "put_if", test_put_if },
 	{ "batch_expect", test_batch_expect },
+	{ "update", test_update },
 	{ "concurrent_incr", test_concurrent_incr },
+	{ "concurrent_update", test_concurrent_update },
 	{ NULL, NULL },
 };
 static const struct dkvt_suite suites[] = {
