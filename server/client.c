@@ -300,11 +300,40 @@ static void client_list(struct client *c, int one)
 	free(out);
 }
 
+static void client_setname(struct client *c, const struct arg *name)
+{
+	size_t i;
+
+	for (i = 0; i < name->len; i++)
+		if (name->p[i] < '!' || name->p[i] > '~')
+			break;
+	if (i < name->len || name->len > SRV_NAME_MAX) {
+		reply_error(c, "ERR Client names cannot contain spaces, newlines or special "
+			       "characters.");
+		return;
+	}
+	pthread_mutex_lock(&srv.reg_lock);
+	memcpy(c->name, name->p, name->len);
+	c->name[name->len] = '\0';
+	pthread_mutex_unlock(&srv.reg_lock);
+	reply_ok(c);
+}
+
+/* CLIENT's subcommands, sorted; the arities are Redis 7's. */
+enum { CL_GETNAME, CL_HELP, CL_ID, CL_INFO, CL_LIST, CL_SETINFO, CL_SETNAME };
+static const struct subcmd client_subs[] = {
+	{"getname", 2}, {"help", 2}, {"id", 2}, {"info", 2},
+	{"list", -2},   {"setinfo", 4}, {"setname", 3},
+};
+
 CMDFN(cmd_client)
 {
-	if (arg_eq(&argv[1], "id") && argc == 2) {
+	int sub = sub_find(c, argc, argv, "client", client_subs,
+			   sizeof(client_subs) / sizeof(client_subs[0]));
+
+	if (sub == CL_ID) {
 		reply_int(c, (long long)c->id);
-	} else if (arg_eq(&argv[1], "getname") && argc == 2) {
+	} else if (sub == CL_GETNAME) {
 		char name[SRV_NAME_MAX + 1];
 
 		pthread_mutex_lock(&srv.reg_lock);
@@ -314,29 +343,15 @@ CMDFN(cmd_client)
 			reply_cstr(c, name);
 		else
 			reply_null(c);
-	} else if (arg_eq(&argv[1], "setname") && argc == 3) {
-		size_t i;
-
-		for (i = 0; i < argv[2].len; i++)
-			if (argv[2].p[i] < '!' || argv[2].p[i] > '~')
-				break;
-		if (i < argv[2].len || argv[2].len > SRV_NAME_MAX) {
-			reply_error(c, "ERR Client names cannot contain spaces, newlines or "
-				       "special characters.");
-			return;
-		}
-		pthread_mutex_lock(&srv.reg_lock);
-		memcpy(c->name, argv[2].p, argv[2].len);
-		c->name[argv[2].len] = '\0';
-		pthread_mutex_unlock(&srv.reg_lock);
-		reply_ok(c);
-	} else if (arg_eq(&argv[1], "list")) {
+	} else if (sub == CL_SETNAME) {
+		client_setname(c, &argv[2]);
+	} else if (sub == CL_LIST) {
 		client_list(c, 0);
-	} else if (arg_eq(&argv[1], "info") && argc == 2) {
+	} else if (sub == CL_INFO) {
 		client_list(c, 1);
-	} else if (arg_eq(&argv[1], "setinfo") && argc == 4) {
+	} else if (sub == CL_SETINFO) {
 		reply_ok(c); /* lib-name / lib-ver: accepted, not kept */
-	} else if (arg_eq(&argv[1], "help")) {
+	} else if (sub == CL_HELP) {
 		reply_array(c, 6);
 		reply_status(c, "CLIENT <subcommand> [<arg> ...]. Subcommands are:");
 		reply_status(c, "ID, GETNAME, SETNAME <name>, LIST, INFO,");
@@ -344,18 +359,5 @@ CMDFN(cmd_client)
 		reply_status(c, "NO-EVICT / NO-TOUCH / REPLY are not supported,");
 		reply_status(c, "KILL is not supported.");
 		reply_status(c, "HELP");
-	} else if (arg_eq(&argv[1], "id") || arg_eq(&argv[1], "getname") ||
-		   arg_eq(&argv[1], "setname") || arg_eq(&argv[1], "info") ||
-		   arg_eq(&argv[1], "setinfo")) {
-		char low[16];
-		size_t i;
-
-		for (i = 0; i < argv[1].len && i < sizeof(low) - 1; i++)
-			low[i] = (char)(argv[1].p[i] | 0x20);
-		low[i] = '\0';
-		reply_errorf(c, "ERR wrong number of arguments for 'client|%s' command", low);
-	} else {
-		reply_errorf(c, "ERR unknown subcommand '%.*s'. Try CLIENT HELP.",
-			     (int)(argv[1].len < 128 ? argv[1].len : 128), argv[1].p);
 	}
 }

@@ -140,13 +140,17 @@ static void sec_stats(struct text *t, const daxkv_stats *st)
 	add(t, "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
 	       "total_net_input_bytes:%llu\r\ntotal_net_output_bytes:%llu\r\n"
 	       "rejected_connections:%llu\r\nexpired_keys:%llu\r\nevicted_keys:0\r\n"
+	       "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n"
 	       "daxkv_keys:%llu\r\ndaxkv_ttl_keys:%llu\r\n\r\n",
 	    (unsigned long long)atomic_load(&srv.stat_conns),
 	    (unsigned long long)atomic_load(&srv.stat_cmds),
 	    (unsigned long long)atomic_load(&srv.stat_net_in),
 	    (unsigned long long)atomic_load(&srv.stat_net_out),
 	    (unsigned long long)atomic_load(&srv.stat_rejected),
-	    (unsigned long long)st->expired_keys, (unsigned long long)st->keys,
+	    (unsigned long long)st->expired_keys,
+	    (unsigned long long)atomic_load_explicit(&srv.stat_hits, memory_order_relaxed),
+	    (unsigned long long)atomic_load_explicit(&srv.stat_misses, memory_order_relaxed),
+	    (unsigned long long)st->keys,
 	    (unsigned long long)st->ttl_keys);
 }
 

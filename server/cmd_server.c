@@ -101,7 +101,7 @@ CMDFN(cmd_hello)
 	}
 	if (!c->authed) {
 		reply_error(c, "NOAUTH HELLO must be called with the client already "
-			       "authenticated, otherwise the HELLO <proto> AUTH <user> <pass> "
+			       "authenticated, otherwise the HELLO AUTH <user> <pass> "
 			       "option can be used to authenticate the client and select the "
 			       "RESP protocol version at the same time");
 		return;
@@ -279,8 +279,8 @@ static void config_set(struct client *c, int argc, struct arg *argv)
 {
 	int j;
 
-	if (argc < 4 || argc % 2 != 0) {
-		reply_arity(c, "config|set");
+	if (argc % 2 != 0) {
+		reply_error(c, "ERR syntax error");
 		return;
 	}
 	for (j = 2; j < argc; j += 2) { /* check all before changing any */
@@ -313,27 +313,39 @@ static void config_set(struct client *c, int argc, struct arg *argv)
 	reply_ok(c);
 }
 
+/* CONFIG's subcommands, sorted; the arities are Redis 7's. */
+enum { CF_GET, CF_HELP, CF_RESETSTAT, CF_REWRITE, CF_SET };
+static const struct subcmd config_subs[] = {
+	{"get", -3}, {"help", 2}, {"resetstat", 2}, {"rewrite", 2}, {"set", -4},
+};
+
 CMDFN(cmd_config)
 {
-	if (arg_eq(&argv[1], "get")) {
-		if (argc < 3)
-			reply_arity(c, "config|get");
-		else
-			config_get(c, argc, argv);
-	} else if (arg_eq(&argv[1], "set")) {
+	int sub = sub_find(c, argc, argv, "config", config_subs,
+			   sizeof(config_subs) / sizeof(config_subs[0]));
+
+	if (sub == CF_GET) {
+		config_get(c, argc, argv);
+	} else if (sub == CF_SET) {
 		config_set(c, argc, argv);
-	} else if (arg_eq(&argv[1], "resetstat") && argc == 2) {
+	} else if (sub == CF_RESETSTAT) {
 		atomic_store(&srv.stat_conns, 0);
 		atomic_store(&srv.stat_cmds, 0);
 		atomic_store(&srv.stat_rejected, 0);
 		atomic_store(&srv.stat_net_in, 0);
 		atomic_store(&srv.stat_net_out, 0);
+		atomic_store(&srv.stat_hits, 0);
+		atomic_store(&srv.stat_misses, 0);
 		reply_ok(c);
-	} else if (arg_eq(&argv[1], "rewrite") && argc == 2) {
+	} else if (sub == CF_REWRITE) {
 		reply_error(c, "ERR daxkv-server does not rewrite its configuration file");
-	} else {
-		reply_errorf(c, "ERR unknown subcommand '%.*s'. Try CONFIG HELP.",
-			     (int)(argv[1].len < 128 ? argv[1].len : 128), argv[1].p);
+	} else if (sub == CF_HELP) {
+		reply_array(c, 5);
+		reply_status(c, "CONFIG <subcommand> [<arg> ...]. Subcommands are:");
+		reply_status(c, "GET <pattern> [<pattern> ...]");
+		reply_status(c, "SET <parameter> <value> [...] (timeout and maxclients only)");
+		reply_status(c, "RESETSTAT, REWRITE (not supported)");
+		reply_status(c, "HELP");
 	}
 }
 
@@ -360,23 +372,91 @@ static void command_entry(struct client *c, const struct command *cmd)
 	reply_array(c, 0);
 }
 
+/* COMMAND LIST [FILTERBY MODULE|ACLCAT|PATTERN <value>]: no modules here, and
+ * the one ACL category COMMAND INFO gives each command. */
+static void command_list(struct client *c, int argc, struct arg *argv)
+{
+	size_t n, i, at;
+	const struct command *t = cmd_table(&n);
+	long long m = 0;
+	int by = 0; /* 0: all, 1: module, 2: ACL category, 3: pattern */
+
+	if (argc == 5 && arg_eq(&argv[2], "filterby"))
+		by = arg_eq(&argv[3], "module") ? 1 : arg_eq(&argv[3], "aclcat") ? 2
+			: arg_eq(&argv[3], "pattern") ? 3 : -1;
+	if (argc != 2 && by <= 0) {
+		reply_error(c, "ERR syntax error");
+		return;
+	}
+	at = reply_defer(c);
+	for (i = 0; i < n && by != 1; i++) {
+		if (by == 2 && !arg_eq(&argv[4], t[i].first ? "keyspace" : "connection"))
+			continue;
+		if (by == 3 && !glob_match(argv[4].p, argv[4].len, t[i].name, strlen(t[i].name), 1))
+			continue;
+		reply_cstr(c, t[i].name);
+		m++;
+	}
+	reply_defer_done(c, at, '*', m);
+}
+
+/* COMMAND GETKEYS <command> <arg>...: the keys by the table's positions. */
+static void command_getkeys(struct client *c, int argc, struct arg *argv)
+{
+	const struct command *cmd = cmd_lookup(argv[2].p, argv[2].len);
+	int n = argc - 2, last, j;
+
+	if (!cmd) {
+		reply_error(c, "ERR Invalid command specified");
+		return;
+	}
+	if ((cmd->arity > 0 && n != cmd->arity) || (cmd->arity < 0 && n < -cmd->arity)) {
+		reply_error(c, "ERR Invalid number of arguments specified for command");
+		return;
+	}
+	if (cmd->first == 0) {
+		reply_error(c, "ERR The command has no key arguments");
+		return;
+	}
+	last = cmd->last < 0 ? n + cmd->last : cmd->last;
+	if (last >= n)
+		last = n - 1;
+	reply_array(c, (last - cmd->first) / cmd->step + 1);
+	for (j = cmd->first; j <= last; j += cmd->step)
+		reply_bulk(c, argv[2 + j].p, argv[2 + j].len);
+}
+
+/* COMMAND's subcommands, sorted; the arities are Redis 7's. */
+enum { CO_COUNT, CO_DOCS, CO_GETKEYS, CO_HELP, CO_INFO, CO_LIST };
+static const struct subcmd command_subs[] = {
+	{"count", 2}, {"docs", -2}, {"getkeys", -4}, {"help", 2}, {"info", -2}, {"list", -2},
+};
+
 CMDFN(cmd_command)
 {
 	size_t n, i;
 	const struct command *t = cmd_table(&n);
-	int j;
+	int j, sub;
 
 	if (argc == 1) {
 		reply_array(c, (long long)n);
 		for (i = 0; i < n; i++)
 			command_entry(c, &t[i]);
-	} else if (arg_eq(&argv[1], "count") && argc == 2) {
+		return;
+	}
+	sub = sub_find(c, argc, argv, "command", command_subs,
+		       sizeof(command_subs) / sizeof(command_subs[0]));
+	if (sub == CO_COUNT) {
 		reply_int(c, (long long)n);
-	} else if (arg_eq(&argv[1], "list") && argc == 2) {
+	} else if (sub == CO_LIST) {
+		command_list(c, argc, argv);
+	} else if (sub == CO_GETKEYS) {
+		command_getkeys(c, argc, argv);
+	} else if (sub == CO_INFO && argc == 2) {
 		reply_array(c, (long long)n);
 		for (i = 0; i < n; i++)
-			reply_cstr(c, t[i].name);
-	} else if (arg_eq(&argv[1], "info")) {
+			command_entry(c, &t[i]);
+	} else if (sub == CO_INFO) {
 		reply_array(c, argc - 2);
 		for (j = 2; j < argc; j++) {
 			const struct command *cmd = cmd_lookup(argv[j].p, argv[j].len);
@@ -386,7 +466,7 @@ CMDFN(cmd_command)
 			else
 				reply_null_array(c);
 		}
-	} else if (arg_eq(&argv[1], "docs")) {
+	} else if (sub == CO_DOCS) {
 		/* No documentation here: redis-cli then uses its own help table for
 		 * hints.  Named commands get an empty map each. */
 		if (argc == 2) {
@@ -406,9 +486,14 @@ CMDFN(cmd_command)
 			m++;
 		}
 		reply_defer_done(c, at, '%', m);
-	} else {
-		reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. "
-				"Try COMMAND HELP.",
-			     (int)(argv[1].len < 128 ? argv[1].len : 128), argv[1].p);
+	} else if (sub == CO_HELP) {
+		reply_array(c, 7);
+		reply_status(c, "COMMAND <subcommand> [<arg> ...]. Subcommands are:");
+		reply_status(c, "(no subcommand): every command's details");
+		reply_status(c, "COUNT, LIST [FILTERBY MODULE|ACLCAT|PATTERN <value>]");
+		reply_status(c, "INFO [<command-name> ...]");
+		reply_status(c, "DOCS <command-name> ... (empty: daxkv-server has no docs)");
+		reply_status(c, "GETKEYS <full-command>");
+		reply_status(c, "HELP");
 	}
 }

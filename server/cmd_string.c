@@ -53,6 +53,17 @@ int val_reserve(struct loop *lp, size_t n)
 	return 0;
 }
 
+/* Redis' keyspace_hits and keyspace_misses: a command that reads a key
+ * counts one per key it looks up, a hit when the key is there; writes that
+ * only test for the key (SET NX, SETNX, INCR, ...) do not count.  Here: GET,
+ * MGET, SET's GET option, GETSET, GETDEL, GETEX, STRLEN.  (Redis counts
+ * GETRANGE, EXISTS, TYPE, TTL and PTTL too.) */
+void stat_lookup(int found)
+{
+	atomic_fetch_add_explicit(found ? &srv.stat_hits : &srv.stat_misses, 1,
+				  memory_order_relaxed);
+}
+
 /* The value into c->loop->vb.  OK (version and expiry set), ENOTFOUND
  * (*ver = 0, *exp = 0), or another engine error. */
 int val_read(struct client *c, const void *k, size_t kl, size_t *vlen, uint64_t *ver,
@@ -116,10 +127,13 @@ CMDFN(cmd_get)
 
 	(void)argc;
 	if (key_make(c, 0, &argv[1], &k, &kl) != 0) {
+		stat_lookup(0);
 		reply_null(c);
 		return;
 	}
 	rc = val_read(c, k, kl, &vlen, &ver, &exp);
+	if (rc == DAXKV_OK || rc == DAXKV_ENOTFOUND)
+		stat_lookup(rc == DAXKV_OK);
 	if (rc == DAXKV_OK)
 		reply_bulk(c, c->loop->vb, vlen);
 	else if (rc == DAXKV_ENOTFOUND)
@@ -136,14 +150,17 @@ CMDFN(cmd_strlen)
 
 	(void)argc;
 	if (key_make(c, 0, &argv[1], &k, &kl) != 0) {
+		stat_lookup(0);
 		reply_int(c, 0);
 		return;
 	}
 	rc = daxkv_get_meta(srv.db, k, kl, NULL, 0, &vlen, NULL, NULL);
-	if (rc == DAXKV_OK || rc == DAXKV_ENOTFOUND)
+	if (rc == DAXKV_OK || rc == DAXKV_ENOTFOUND) {
+		stat_lookup(rc == DAXKV_OK);
 		reply_int(c, rc == DAXKV_OK ? (long long)vlen : 0);
-	else
+	} else {
 		reply_dberr(c, rc);
+	}
 }
 
 #define SET_NX 1u
@@ -153,18 +170,27 @@ CMDFN(cmd_strlen)
 #define SET_PERSIST 16u
 #define SET_EXPIRE 32u
 
-/* SET's and GETEX's options from argv[from..].  0, or -1 with a reply. */
+/* The expire options, in the order of exp_kind: EX and EXAT count seconds,
+ * EX and PX are relative to now. */
+static const char *const exp_opts[] = {"ex", "px", "exat", "pxat"};
+
+/* SET's and GETEX's options from argv[from..].  0, or -1 with a reply.  As
+ * Redis, an option may be repeated (the last expire value given counts), but
+ * not combined with one it excludes. */
 static int set_options(struct client *c, int argc, struct arg *argv, int from, int getex,
 		       unsigned *flags, uint64_t *at)
 {
 	const struct arg *exp_arg = NULL;
-	int unit_s = 0, relative = 0, j;
+	int exp_kind = -1, j;
 
 	*flags = 0;
 	for (j = from; j < argc; j++) {
 		const struct arg *a = &argv[j];
-		int more = j + 1 < argc;
+		int more = j + 1 < argc, kind;
 
+		for (kind = 0; kind < 4; kind++)
+			if (arg_eq(a, exp_opts[kind]))
+				break;
 		if (!getex && arg_eq(a, "nx") && !(*flags & SET_XX)) {
 			*flags |= SET_NX;
 		} else if (!getex && arg_eq(a, "xx") && !(*flags & SET_NX)) {
@@ -175,20 +201,18 @@ static int set_options(struct client *c, int argc, struct arg *argv, int from, i
 			*flags |= SET_KEEPTTL;
 		} else if (getex && arg_eq(a, "persist") && !(*flags & SET_EXPIRE)) {
 			*flags |= SET_PERSIST;
-		} else if ((arg_eq(a, "ex") || arg_eq(a, "px") || arg_eq(a, "exat") ||
-			    arg_eq(a, "pxat")) && more && !(*flags & (SET_KEEPTTL | SET_EXPIRE |
-								   SET_PERSIST))) {
+		} else if (kind < 4 && more && !(*flags & (SET_KEEPTTL | SET_PERSIST)) &&
+			   (exp_kind < 0 || exp_kind == kind)) {
 			*flags |= SET_EXPIRE;
-			unit_s = arg_eq(a, "ex") || arg_eq(a, "exat");
-			relative = arg_eq(a, "ex") || arg_eq(a, "px");
+			exp_kind = kind;
 			exp_arg = &argv[++j];
 		} else {
 			reply_error(c, "ERR syntax error");
 			return -1;
 		}
 	}
-	if (exp_arg &&
-	    expire_parse(c, exp_arg, unit_s, relative, getex ? "getex" : "set", at) != 0)
+	if (exp_arg && expire_parse(c, exp_arg, exp_kind == 0 || exp_kind == 2,
+				    exp_kind <= 1, getex ? "getex" : "set", at) != 0)
 		return -1;
 	return 0;
 }
@@ -229,6 +253,8 @@ static void set_generic(struct client *c, const struct arg *key, const struct ar
 		}
 		exists = rc == DAXKV_OK;
 		if (((flags & SET_NX) && exists) || ((flags & SET_XX) && !exists)) {
+			if (flags & SET_GET)
+				stat_lookup(exists);
 			if ((flags & SET_GET) && exists)
 				reply_bulk(c, c->loop->vb, vlen);
 			else
@@ -239,6 +265,8 @@ static void set_generic(struct client *c, const struct arg *key, const struct ar
 				  flags & SET_EXPIRE ? at : (flags & SET_KEEPTTL ? exp : 0), ver);
 		if (rc == DAXKV_ECONFLICT)
 			continue;
+		if (rc == DAXKV_OK && (flags & SET_GET))
+			stat_lookup(exists);
 		if (rc != DAXKV_OK)
 			reply_dberr(c, rc);
 		else if (!(flags & SET_GET))
@@ -315,6 +343,7 @@ CMDFN(cmd_getdel)
 
 	(void)argc;
 	if (key_make(c, 0, &argv[1], &k, &kl) != 0) {
+		stat_lookup(0);
 		reply_null(c);
 		return;
 	}
@@ -324,6 +353,8 @@ CMDFN(cmd_getdel)
 			rc = daxkv_delete_if(srv.db, k, kl, ver);
 		if (rc == DAXKV_ECONFLICT)
 			continue;
+		if (rc == DAXKV_OK || rc == DAXKV_ENOTFOUND)
+			stat_lookup(rc == DAXKV_OK);
 		if (rc == DAXKV_OK)
 			reply_bulk(c, c->loop->vb, vlen);
 		else if (rc == DAXKV_ENOTFOUND)
@@ -346,6 +377,7 @@ CMDFN(cmd_getex)
 	if (set_options(c, argc, argv, 2, 1, &flags, &at) != 0)
 		return;
 	if (key_make(c, 0, &argv[1], &k, &kl) != 0) {
+		stat_lookup(0);
 		reply_null(c);
 		return;
 	}
@@ -357,6 +389,8 @@ CMDFN(cmd_getex)
 			rc = daxkv_put_if(srv.db, k, kl, c->loop->vb, vlen, 0, ver);
 		if (rc == DAXKV_ECONFLICT)
 			continue;
+		if (rc == DAXKV_OK || rc == DAXKV_ENOTFOUND)
+			stat_lookup(rc == DAXKV_OK);
 		if (rc == DAXKV_OK)
 			reply_bulk(c, c->loop->vb, vlen);
 		else if (rc == DAXKV_ENOTFOUND)
@@ -380,10 +414,13 @@ CMDFN(cmd_mget)
 		int rc;
 
 		if (key_make(c, 0, &argv[i], &k, &kl) != 0) {
+			stat_lookup(0);
 			reply_null(c);
 			continue;
 		}
 		rc = val_read(c, k, kl, &vlen, &ver, &exp);
+		if (rc == DAXKV_OK || rc == DAXKV_ENOTFOUND)
+			stat_lookup(rc == DAXKV_OK);
 		if (rc == DAXKV_OK)
 			reply_bulk(c, c->loop->vb, vlen);
 		else

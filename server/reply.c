@@ -137,6 +137,32 @@ void reply_arity(struct client *c, const char *name)
 	reply_errorf(c, "ERR wrong number of arguments for '%s' command", name);
 }
 
+int sub_find(struct client *c, int argc, struct arg *argv, const char *cmd,
+	     const struct subcmd *subs, size_t n)
+{
+	char up[16];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		int a = subs[i].arity;
+
+		if (!arg_eq(&argv[1], subs[i].name))
+			continue;
+		if ((a > 0 && argc != a) || (a < 0 && argc < -a)) {
+			reply_errorf(c, "ERR wrong number of arguments for '%s|%s' command", cmd,
+				     subs[i].name);
+			return -1;
+		}
+		return (int)i;
+	}
+	for (i = 0; cmd[i] && i < sizeof(up) - 1; i++)
+		up[i] = cmd[i] >= 'a' && cmd[i] <= 'z' ? (char)(cmd[i] - 'a' + 'A') : cmd[i];
+	up[i] = '\0';
+	reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
+		     (int)(argv[1].len < 128 ? argv[1].len : 128), argv[1].p, up);
+	return -1;
+}
+
 void reply_int(struct client *c, long long v)
 {
 	reply_hdr(c, ':', v);

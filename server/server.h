@@ -105,6 +105,8 @@ struct server {
 	_Atomic uint64_t stat_rejected;
 	_Atomic uint64_t stat_net_in;
 	_Atomic uint64_t stat_net_out;
+	_Atomic uint64_t stat_hits;   /* keyspace_hits: reads that found the key */
+	_Atomic uint64_t stat_misses; /* keyspace_misses: reads that did not */
 	int64_t start_ms;
 	pthread_mutex_t reg_lock;
 	struct client *reg;
@@ -164,6 +166,17 @@ size_t reply_defer(struct client *c);
 void reply_defer_done(struct client *c, size_t at, char type, long long n);
 void reply_arity(struct client *c, const char *name);
 
+/* A container command's subcommands (CLIENT, CONFIG, COMMAND) with Redis 7's
+ * arities (the command's name included; < 0: at least -arity).  sub_find
+ * gives the index of argv[1] in subs, or replies Redis' unknown-subcommand
+ * or 'cmd|sub' arity error and returns -1. */
+struct subcmd {
+	const char *name;
+	int arity;
+};
+int sub_find(struct client *c, int argc, struct arg *argv, const char *cmd,
+	     const struct subcmd *subs, size_t n);
+
 /* Argument helpers (reply.c). */
 int arg_eq(const struct arg *a, const char *s);
 int arg_ll(const struct arg *a, long long *v);   /* strict, Redis' string2ll */
@@ -175,6 +188,7 @@ int key_make(struct client *c, int slot, const struct arg *k, const void **kp, s
 int val_read(struct client *c, const void *k, size_t kl, size_t *vlen, uint64_t *ver,
 	     uint64_t *exp);
 int val_reserve(struct loop *lp, size_t n);
+void stat_lookup(int found); /* a read of a key, for keyspace_hits/misses */
 int expire_parse(struct client *c, const struct arg *a, int unit_s, int relative,
 		 const char *cmd, uint64_t *out);
 
