@@ -127,10 +127,12 @@ static void ttl_generic(struct client *c, const struct arg *key, int ms)
 	int rc;
 
 	if (key_make(c, 0, key, &k, &kl) != 0) {
+		stat_lookup(0);
 		reply_int(c, -2);
 		return;
 	}
 	rc = daxkv_get_meta(srv.db, k, kl, NULL, 0, &vlen, NULL, &exp);
+	stat_lookup(rc == DAXKV_OK);
 	if (rc == DAXKV_ENOTFOUND) {
 		reply_int(c, -2);
 		return;

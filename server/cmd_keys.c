@@ -103,10 +103,11 @@ CMDFN(cmd_exists)
 		const void *k;
 		size_t kl, vlen;
 
-		if (key_make(c, 0, &argv[i], &k, &kl) != 0)
-			continue;
-		if (daxkv_get_meta(srv.db, k, kl, NULL, 0, &vlen, NULL, NULL) == DAXKV_OK)
-			n++;
+		int found = key_make(c, 0, &argv[i], &k, &kl) == 0 &&
+			    daxkv_get_meta(srv.db, k, kl, NULL, 0, &vlen, NULL, NULL) == DAXKV_OK;
+
+		stat_lookup(found);
+		n += found;
 	}
 	reply_int(c, n);
 }
@@ -115,13 +116,13 @@ CMDFN(cmd_type)
 {
 	const void *k;
 	size_t kl, vlen;
+	int found;
 
 	(void)argc;
-	if (key_make(c, 0, &argv[1], &k, &kl) == 0 &&
-	    daxkv_get_meta(srv.db, k, kl, NULL, 0, &vlen, NULL, NULL) == DAXKV_OK)
-		reply_status(c, "string");
-	else
-		reply_status(c, "none");
+	found = key_make(c, 0, &argv[1], &k, &kl) == 0 &&
+		daxkv_get_meta(srv.db, k, kl, NULL, 0, &vlen, NULL, NULL) == DAXKV_OK;
+	stat_lookup(found);
+	reply_status(c, found ? "string" : "none");
 }
 
 static void rename_generic(struct client *c, struct arg *argv, int nx)

@@ -289,10 +289,12 @@ CMDFN(cmd_getrange)
 	if (arg_ll_or_reply(c, &argv[2], &start) != 0 || arg_ll_or_reply(c, &argv[3], &end) != 0)
 		return;
 	if (key_make(c, 0, &argv[1], &k, &kl) != 0) {
+		stat_lookup(0);
 		reply_bulk(c, "", 0);
 		return;
 	}
 	rc = val_read(c, k, kl, &vlen, &ver, &exp);
+	stat_lookup(rc == DAXKV_OK);
 	if (rc == DAXKV_ENOTFOUND) {
 		reply_bulk(c, "", 0);
 		return;
