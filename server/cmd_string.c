@@ -334,6 +334,20 @@ CMDFN(cmd_getset)
 	set_generic(c, &argv[1], &argv[2], SET_GET, 0);
 }
 
+/* The reply of a read that may also have written (GETDEL, GETEX): the value
+ * read (in the loop's value buffer), nil, or the error. */
+static void reply_read(struct client *c, int rc, size_t vlen)
+{
+	if (rc == DAXKV_OK || rc == DAXKV_ENOTFOUND)
+		stat_lookup(rc == DAXKV_OK);
+	if (rc == DAXKV_OK)
+		reply_bulk(c, c->loop->vb, vlen);
+	else if (rc == DAXKV_ENOTFOUND)
+		reply_null(c);
+	else
+		reply_dberr(c, rc);
+}
+
 CMDFN(cmd_getdel)
 {
 	const void *k;
@@ -353,14 +367,7 @@ CMDFN(cmd_getdel)
 			rc = daxkv_delete_if(srv.db, k, kl, ver);
 		if (rc == DAXKV_ECONFLICT)
 			continue;
-		if (rc == DAXKV_OK || rc == DAXKV_ENOTFOUND)
-			stat_lookup(rc == DAXKV_OK);
-		if (rc == DAXKV_OK)
-			reply_bulk(c, c->loop->vb, vlen);
-		else if (rc == DAXKV_ENOTFOUND)
-			reply_null(c);
-		else
-			reply_dberr(c, rc);
+		reply_read(c, rc, vlen);
 		return;
 	}
 	reply_error(c, "ERR daxkv: too many conflicting writers on this key, try again");
@@ -389,14 +396,7 @@ CMDFN(cmd_getex)
 			rc = daxkv_put_if(srv.db, k, kl, c->loop->vb, vlen, 0, ver);
 		if (rc == DAXKV_ECONFLICT)
 			continue;
-		if (rc == DAXKV_OK || rc == DAXKV_ENOTFOUND)
-			stat_lookup(rc == DAXKV_OK);
-		if (rc == DAXKV_OK)
-			reply_bulk(c, c->loop->vb, vlen);
-		else if (rc == DAXKV_ENOTFOUND)
-			reply_null(c);
-		else
-			reply_dberr(c, rc);
+		reply_read(c, rc, vlen);
 		return;
 	}
 	reply_error(c, "ERR daxkv: too many conflicting writers on this key, try again");

@@ -310,43 +310,7 @@ int arg_eq(const struct arg *a, const char *s)
 
 int arg_ll(const struct arg *a, long long *v)
 {
-	const char *s = a->p;
-	size_t n = a->len, i = 0;
-	unsigned long long u = 0;
-	int neg = 0;
-
-	if (n == 0 || n > 20)
-		return -1;
-	if (s[0] == '-') {
-		neg = 1;
-		i = 1;
-		if (n == 1)
-			return -1;
-	}
-	if (s[i] == '0') {
-		if (n == 1) {
-			*v = 0;
-			return 0;
-		}
-		return -1;
-	}
-	for (; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		if (u > (~0ull - 9) / 10)
-			return -1;
-		u = u * 10 + (unsigned)(s[i] - '0');
-	}
-	if (neg) {
-		if (u > (unsigned long long)LLONG_MAX + 1)
-			return -1;
-		*v = u == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)u;
-	} else {
-		if (u > (unsigned long long)LLONG_MAX)
-			return -1;
-		*v = (long long)u;
-	}
-	return 0;
+	return resp_parse_ll(a->p, a->len, v);
 }
 
 int arg_ll_or_reply(struct client *c, const struct arg *a, long long *v)

@@ -43,8 +43,8 @@ void resp_reset(struct resp_parser *p)
 	}
 }
 
-/* Redis' integer syntax for lengths: optional '-', no leading zeros or '+'. */
-static int parse_ll(const char *s, size_t n, long long *out)
+/* Redis' integer syntax (string2ll): optional '-', no leading zeros or '+'. */
+int resp_parse_ll(const char *s, size_t n, long long *out)
 {
 	unsigned long long v = 0;
 	size_t i = 0;
@@ -253,7 +253,7 @@ static int count_line(struct resp_parser *p, const char *buf, size_t len, long l
 		p->want = len + 1;
 		return 0;
 	}
-	*ok = parse_ll(s + 1, (size_t)(cr - s) - 1, v) == 0;
+	*ok = resp_parse_ll(s + 1, (size_t)(cr - s) - 1, v) == 0;
 	p->pos += (size_t)(cr - s) + 2;
 	return 1;
 }

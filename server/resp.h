@@ -55,5 +55,8 @@ void resp_free(struct resp_parser *p);
  * RESP_ERR: malformed; err says why.  The connection cannot continue. */
 int resp_parse(struct resp_parser *p, char *buf, size_t len);
 void resp_reset(struct resp_parser *p);
+/* Redis' integer syntax (string2ll): optional '-', digits without a leading
+ * zero or '+', within long long.  0, or -1 with *out untouched. */
+int resp_parse_ll(const char *s, size_t n, long long *out);
 
 #endif
