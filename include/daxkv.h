@@ -34,7 +34,7 @@ extern "C" {
 #endif
 
 #define DAXKV_VERSION_MAJOR 0
-#define DAXKV_VERSION_MINOR 2
+#define DAXKV_VERSION_MINOR 3
 #define DAXKV_VERSION_PATCH 0
 /* MAJOR * 10000 + MINOR * 100 + PATCH, for #if comparisons. */
 #define DAXKV_VERSION_NUMBER                                                                \
