@@ -113,9 +113,9 @@ DAXKV_API int daxkv_batch_put(daxkv_batch *b, const void *key, size_t klen, cons
 DAXKV_API int daxkv_batch_put_expire(daxkv_batch *b, const void *key, size_t klen,
 				     const void *val, size_t vlen, uint64_t expire_at_ms)
 {
-	if (expire_at_ms > DKV_EXPIRE_MAX)
-		return dkv_err(DAXKV_EINVAL, "expiry time %llu ms is beyond 2^63",
-			       (unsigned long long)expire_at_ms);
+	int rc = dkv_check_expire(expire_at_ms);
+	if (rc)
+		return rc;
 	/* A time already past: the key is deleted (as daxkv_put_expire). */
 	if (expire_at_ms && expire_at_ms <= daxkv_now_ms())
 		return batch_add(b, 1, key, klen, NULL, 0, 0);

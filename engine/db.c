@@ -20,7 +20,7 @@
 #include "engine/dindex.h"
 #include "engine/internal.h"
 
-static int check_write(daxkv *db, const void *key, size_t klen, const void *val, size_t vlen)
+int dkv_check_write(daxkv *db, const void *key, size_t klen, const void *val, size_t vlen)
 {
 	if (!db)
 		return dkv_err(DAXKV_EINVAL, "db is NULL");
@@ -49,18 +49,13 @@ static int check_write(daxkv *db, const void *key, size_t klen, const void *val,
 static int do_put(daxkv *db, const void *key, size_t klen, const void *val, size_t vlen,
 		  int is_delete)
 {
-	int rc = check_write(db, key, klen, val, vlen);
+	int rc = dkv_check_write(db, key, klen, val, vlen);
 	if (rc)
 		return rc;
 	/* A zero-length value may come as NULL: give the codec a valid pointer. */
 	struct sl_put op = { .key = { key, (uint32_t)klen }, .val = val ? val : "",
 			     .vlen = (uint32_t)vlen, .is_delete = is_delete };
 	return dkv_write_one(db, &op);
-}
-
-int dkv_check_write(daxkv *db, const void *key, size_t klen, const void *val, size_t vlen)
-{
-	return check_write(db, key, klen, val, vlen);
 }
 
 DAXKV_API int daxkv_put(daxkv *db, const void *key, size_t klen, const void *val, size_t vlen)

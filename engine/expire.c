@@ -28,39 +28,41 @@
 
 enum { EXP_LIVE, EXP_GONE, EXP_STALE };
 
+/* The record of the node at off when it is an allocated node whose current
+ * record has an expiry time, else NULL.  Caller pinned. */
+static const struct rec_hdr *expiring(struct daxkv *db, uint64_t off)
+{
+	if (!na_off_ok(db, off, 1) || !na_is_set(db, off))
+		return NULL;
+	uint64_t loc = sl_loc(dkv_ptr(db, off));
+	if ((loc & LOC_TOMB) || !rec_off_ok(db, loc) || !rec_at(db, loc)->expire)
+		return NULL;
+	return rec_at(db, loc);
+}
+
 /* One node of the index: deletes it when expired at now (EXP_GONE), drops
  * it from the index when it has no expiry any more (EXP_STALE). */
 static int check_node(struct daxkv *db, uint64_t off, uint64_t now, uint8_t *kbuf)
 {
-	int res = EXP_STALE;
 	uint32_t klen = 0;
 	uint64_t seq = 0;
 	epoch_pin();
-	if (na_off_ok(db, off, 1) && na_is_set(db, off)) {
-		struct sl_node *n = dkv_ptr(db, off);
-		uint64_t loc = sl_loc(n);
-		const struct rec_hdr *h = rec_at(db, loc & ~LOC_TOMB);
-		if (!(loc & LOC_TOMB) && rec_off_ok(db, loc) && h->expire) {
-			res = EXP_LIVE;
-			if (h->expire <= now) {
-				struct sl_key k = sl_node_key(db, n);
-				if (k.len && k.len <= DAXKV_KEY_MAX) {
-					memcpy(kbuf, k.k, k.len);
-					klen = k.len;
-					seq = h->seq;
-				}
-			}
+	const struct rec_hdr *h = expiring(db, off);
+	if (h && h->expire <= now) {
+		struct sl_key k = sl_node_key(db, dkv_ptr(db, off));
+		if (k.len && k.len <= DAXKV_KEY_MAX) {
+			memcpy(kbuf, k.k, k.len);
+			klen = k.len;
+			seq = h->seq;
 		}
 	}
 	epoch_unpin();
-	if (res == EXP_STALE) {
+	if (!h) {
 		ttl_del(db, off);
 		/* A writer may have given the slot to a key with an expiry between
 		 * the check and the removal: look again (its add came first). */
 		epoch_pin();
-		struct sl_node *n = dkv_ptr(db, off);
-		uint64_t loc = na_is_set(db, off) ? sl_loc(n) : LOC_TOMB;
-		bool again = !(loc & LOC_TOMB) && rec_off_ok(db, loc) && rec_at(db, loc)->expire;
+		bool again = expiring(db, off) != NULL;
 		epoch_unpin();
 		if (again)
 			ttl_add(db, off);
@@ -89,11 +91,9 @@ static int walk(struct daxkv *db, bool (*stop)(struct daxkv *))
 		epoch_pin();
 		struct sl_node *n = klen ? sl_seek(db, (struct sl_key){ kbuf, klen }, false, NULL)
 					 : sl_next0(db, db->head);
-		for (unsigned i = 0; n && i < EXP_CHUNK; i++, n = sl_next0(db, n)) {
-			uint64_t loc = sl_loc(n);
-			if (!(loc & LOC_TOMB) && rec_off_ok(db, loc) && rec_at(db, loc)->expire)
+		for (unsigned i = 0; n && i < EXP_CHUNK; i++, n = sl_next0(db, n))
+			if (expiring(db, dkv_off(db, n)))
 				ttl_add(db, dkv_off(db, n));
-		}
 		struct sl_key k = n ? sl_node_key(db, n) : (struct sl_key){ NULL, 0 };
 		bool more = n && k.len && k.len <= DAXKV_KEY_MAX;
 		if (more) { /* resume at n's key: pinned no longer than a chunk */

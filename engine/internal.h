@@ -295,6 +295,8 @@ void dkv_break(struct daxkv *db);
 #define DKV_EXPIRE_MAX ((uint64_t)INT64_MAX)
 void ttl_init(struct daxkv *db);
 void ttl_fini(struct daxkv *db);
+/* An expiry time the API takes: 0 or EINVAL (errmsg). */
+int dkv_check_expire(uint64_t expire_at_ms);
 /* Adds a node whose key has an expiry (no-op when there). */
 void ttl_add(struct daxkv *db, uint64_t node);
 void ttl_del(struct daxkv *db, uint64_t node);

@@ -10,17 +10,8 @@
  * critical section as the write (skiplist_write.c, update_locked), so
  * compare-and-put is atomic against every other writer.
  */
-#include <stdlib.h>
 
 #include "engine/internal.h"
-
-static int check_expire(uint64_t expire_at_ms)
-{
-	if (expire_at_ms > DKV_EXPIRE_MAX)
-		return dkv_err(DAXKV_EINVAL, "expiry time %llu ms is beyond 2^63",
-			       (unsigned long long)expire_at_ms);
-	return 0;
-}
 
 /* put (or, for a time already past, delete) with a condition. */
 static int put_cond(daxkv *db, const void *key, size_t klen, const void *val, size_t vlen,
@@ -28,7 +19,7 @@ static int put_cond(daxkv *db, const void *key, size_t klen, const void *val, si
 {
 	int rc = dkv_check_write(db, key, klen, val, vlen);
 	if (!rc)
-		rc = check_expire(expire_at_ms);
+		rc = dkv_check_expire(expire_at_ms);
 	if (rc)
 		return rc;
 	uint64_t now = expire_at_ms || cond ? daxkv_now_ms() : 0;
@@ -92,68 +83,41 @@ DAXKV_API int daxkv_ttl(daxkv *db, const void *key, size_t klen, int64_t *ttl_ms
 	return 0;
 }
 
-/* Rewrites a key's record with the expiry new_exp (read, then put_if its
- * version: a writer in between makes it read again).  *had gets whether it
- * had an expiry; only_if_had: leave a key without one alone. */
-static int set_expiry(daxkv *db, const void *key, size_t klen, uint64_t new_exp,
-		      bool only_if_had, int *had)
+/* expire_at / persist: the key's record rewritten with a new expiry, its
+ * value as it is -- an update (daxkv_update), so under the key's lock. */
+struct exp_ctx {
+	uint64_t at;      /* the new expiry time, 0 none */
+	bool only_if_had; /* persist: leave a key without an expiry alone */
+	int had;          /* out: the key had an expiry */
+};
+
+static int expiry_fn(void *ctx, const void *old, size_t old_len, int exists, const void **val,
+		     size_t *vlen, uint64_t *expire_at_ms)
 {
-	int rc = check_expire(new_exp);
-	if (!rc && !db)
-		rc = dkv_err(DAXKV_EINVAL, "db is NULL");
-	if (rc)
-		return rc;
-	char *buf = NULL;
-	size_t cap = 0;
-	for (unsigned tries = 0;; tries++) {
-		size_t vlen;
-		uint64_t ver, exp;
-		rc = daxkv_get_meta(db, key, klen, buf, cap, &vlen, &ver, &exp);
-		if (rc)
-			break;
-		if (vlen > cap) { /* the value's length first, then its bytes */
-			char *nb = realloc(buf, vlen);
-			if (!nb) {
-				rc = dkv_err(DAXKV_ENOMEM, "out of memory (value of %zu bytes)", vlen);
-				break;
-			}
-			buf = nb;
-			cap = vlen;
-			continue;
-		}
-		if (had)
-			*had = exp != 0;
-		if (only_if_had && !exp)
-			break; /* nothing to remove */
-		if (new_exp && new_exp <= daxkv_now_ms()) {
-			rc = daxkv_delete_if(db, key, klen, ver);
-			if (rc == DAXKV_ENOTFOUND)
-				rc = 0; /* expired meanwhile: gone either way */
-		} else
-			rc = put_cond(db, key, klen, buf, vlen, new_exp, SL_COND_VERSION, ver);
-		if (rc != DAXKV_ECONFLICT)
-			break;
-		if (tries > 1000000) { /* bounded: a key rewritten without pause */
-			rc = dkv_err(DAXKV_EBUSY, "the key changed at every one of %u tries",
-				     tries);
-			break;
-		}
-	}
-	free(buf);
-	return rc;
+	struct exp_ctx *x = ctx;
+	if (!exists)
+		return DAXKV_ENOTFOUND;
+	x->had = *expire_at_ms != 0;
+	if (x->only_if_had && !x->had)
+		return DAXKV_UPDATE_KEEP;
+	*val = old; /* the old record stays mapped through the write (sl_put is pinned) */
+	*vlen = old_len;
+	*expire_at_ms = x->at; /* a time past: the update deletes */
+	return DAXKV_UPDATE_PUT;
 }
 
 DAXKV_API int daxkv_expire_at(daxkv *db, const void *key, size_t klen, uint64_t expire_at_ms)
 {
-	return set_expiry(db, key, klen, expire_at_ms, false, NULL);
+	struct exp_ctx x = { .at = expire_at_ms };
+	return daxkv_update(db, key, klen, expiry_fn, &x);
 }
 
 DAXKV_API int daxkv_persist(daxkv *db, const void *key, size_t klen, int *had_ttl)
 {
-	int had = 0;
-	int rc = set_expiry(db, key, klen, 0, true, &had);
+	struct exp_ctx x = { .only_if_had = true };
+	int rc = daxkv_update(db, key, klen, expiry_fn, &x);
 	if (!rc && had_ttl)
-		*had_ttl = had;
+		*had_ttl = x.had;
 	return rc;
 }
 
@@ -194,7 +158,7 @@ static int upd_adapt(void *arg, const struct rec_hdr *h, struct sl_put *op)
 			     "takes, %llu", (unsigned long long)rec_size(op->key.len, vlen),
 			     (unsigned long long)seg_max_record(u->db));
 	if (!rc)
-		rc = check_expire(exp);
+		rc = dkv_check_expire(exp);
 	if (rc)
 		return rc;
 	if (exp && exp <= op->now_ms) { /* expired as written: a delete */

@@ -184,6 +184,14 @@ void ttl_fini(struct daxkv *db)
 	pthread_mutex_destroy(&t->mu);
 }
 
+int dkv_check_expire(uint64_t expire_at_ms)
+{
+	if (expire_at_ms > DKV_EXPIRE_MAX)
+		return dkv_err(DAXKV_EINVAL, "expiry time %llu ms is beyond 2^63",
+			       (unsigned long long)expire_at_ms);
+	return 0;
+}
+
 DAXKV_API uint64_t daxkv_now_ms(void)
 {
 	struct timespec ts;
