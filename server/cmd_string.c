@@ -290,24 +290,25 @@ CMDFN(cmd_set)
 	set_generic(c, &argv[1], &argv[2], flags, at);
 }
 
-CMDFN(cmd_setex)
+/* SETEX (seconds) and PSETEX (milliseconds): key, time to live, value. */
+static void setex_generic(struct client *c, struct arg *argv, int secs, const char *name)
 {
 	uint64_t at;
 
+	if (expire_parse(c, &argv[2], secs, 1, name, &at) == 0)
+		set_generic(c, &argv[1], &argv[3], SET_EXPIRE, at);
+}
+
+CMDFN(cmd_setex)
+{
 	(void)argc;
-	if (expire_parse(c, &argv[2], 1, 1, "setex", &at) != 0)
-		return;
-	set_generic(c, &argv[1], &argv[3], SET_EXPIRE, at);
+	setex_generic(c, argv, 1, "setex");
 }
 
 CMDFN(cmd_psetex)
 {
-	uint64_t at;
-
 	(void)argc;
-	if (expire_parse(c, &argv[2], 0, 1, "psetex", &at) != 0)
-		return;
-	set_generic(c, &argv[1], &argv[3], SET_EXPIRE, at);
+	setex_generic(c, argv, 0, "psetex");
 }
 
 CMDFN(cmd_setnx)
